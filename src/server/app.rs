@@ -1,0 +1,146 @@
+//! The request handler: counts the hit (stage 1), then routes by path, method and login.
+
+use super::pages;
+use super::respond::{self, Body};
+use hyper::body::Incoming;
+use hyper::header::CONTENT_LENGTH;
+use hyper::{Method, Request, Response, StatusCode};
+
+#[cfg(feature = "stage1")]
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[cfg(feature = "stage3")]
+use super::{login, sessions::SessionTable, users::Users};
+#[cfg(feature = "stage3")]
+use crate::clock::Clock;
+#[cfg(feature = "stage3")]
+use std::sync::Arc;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: u64 = 16 * 1024;
+
+/// Everything a request can see and change.
+#[derive(Debug)]
+pub struct App {
+    #[cfg(feature = "stage1")]
+    hits: AtomicU64,
+    #[cfg(feature = "stage3")]
+    pub(super) sessions: SessionTable,
+    #[cfg(feature = "stage3")]
+    pub(super) users: Arc<Users>,
+    #[cfg(feature = "stage3")]
+    pub(super) secure_cookies: bool,
+    #[cfg(feature = "stage3")]
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+impl App {
+    pub fn new(config: &super::Config) -> Self {
+        #[cfg(not(feature = "stage3"))]
+        let _ = config;
+        Self {
+            #[cfg(feature = "stage1")]
+            hits: AtomicU64::new(0),
+            #[cfg(feature = "stage3")]
+            sessions: SessionTable::new(config.session_idle.as_secs()),
+            #[cfg(feature = "stage3")]
+            users: Arc::new(config.users.clone()),
+            #[cfg(feature = "stage3")]
+            secure_cookies: config.secure_cookies,
+            #[cfg(feature = "stage3")]
+            clock: config.clock.clone(),
+        }
+    }
+
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let hits = self.count_hit();
+        if declared_body_too_large(&request) {
+            return respond::problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("Request bodies are limited to {MAX_BODY_BYTES} bytes."),
+            );
+        }
+        #[cfg(feature = "stage3")]
+        {
+            login::route(self, request, hits).await
+        }
+        #[cfg(not(feature = "stage3"))]
+        {
+            public_route(&request, hits, None)
+        }
+    }
+
+    /// Counts this request and returns its number (1 for the very first), or `None` before
+    /// stage 1, when nothing is counted.
+    fn count_hit(&self) -> Option<u64> {
+        #[cfg(feature = "stage1")]
+        {
+            Some(self.hits.fetch_add(1, Ordering::AcqRel) + 1)
+        }
+        #[cfg(not(feature = "stage1"))]
+        {
+            None
+        }
+    }
+}
+
+#[cfg(feature = "stage2")]
+impl App {
+    /// How far the state has moved; persistence saves when this is past what it saved last.
+    pub fn version(&self) -> super::persistence::StateVersion {
+        super::persistence::StateVersion {
+            hits: self.hits.load(Ordering::Acquire),
+            #[cfg(feature = "stage3")]
+            sessions: self.sessions.changes(),
+            #[cfg(not(feature = "stage3"))]
+            sessions: 0,
+        }
+    }
+
+    pub fn snapshot(&self) -> crate::store::State {
+        crate::store::State {
+            hits: self.hits.load(Ordering::Acquire),
+            #[cfg(feature = "stage3")]
+            sessions: self.sessions.records(),
+            #[cfg(not(feature = "stage3"))]
+            sessions: Vec::new(),
+        }
+    }
+
+    pub fn restore(&self, state: crate::store::State) {
+        self.hits.store(state.hits, Ordering::Release);
+        #[cfg(feature = "stage3")]
+        self.sessions
+            .restore(state.sessions, self.clock.unix_seconds());
+    }
+
+    /// Housekeeping done at every flush tick.
+    pub fn purge_expired(&self) {
+        #[cfg(feature = "stage3")]
+        self.sessions.purge_expired(self.clock.unix_seconds());
+    }
+}
+
+/// The routes anyone may use: `/` and, for anything else, 404.
+pub fn public_route(
+    request: &Request<Incoming>,
+    hits: Option<u64>,
+    user: Option<&str>,
+) -> Response<Body> {
+    if request.uri().path() != "/" {
+        return respond::not_found();
+    }
+    match *request.method() {
+        Method::GET | Method::HEAD => respond::html(StatusCode::OK, pages::home(hits, user)),
+        _ => respond::method_not_allowed("GET, HEAD"),
+    }
+}
+
+fn declared_body_too_large(request: &Request<Incoming>) -> bool {
+    request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .is_some_and(|length| length > MAX_BODY_BYTES)
+}

@@ -1,0 +1,278 @@
+//! Stage 3: form login. Anonymous visitors are sent to `/login`; a right password creates a
+//! session and sets the `sid` cookie; `POST /logout` ends the session on the server.
+
+use super::app::{App, MAX_BODY_BYTES, public_route};
+use super::pages;
+use super::respond::{self, Body};
+use cookie::{Cookie, SameSite};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
+use hyper::{Method, Request, Response, StatusCode};
+use percent_encoding::percent_decode;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "sid";
+
+const WRONG_CREDENTIALS: &str = "Wrong username or password.";
+
+pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> Response<Body> {
+    let path = request.uri().path();
+    if path == "/login" {
+        return match *request.method() {
+            Method::GET | Method::HEAD => {
+                let next = query_param(&request, "next");
+                let next = next.as_deref().filter(|next| is_local_path(next));
+                respond::html(StatusCode::OK, pages::login(next, None))
+            }
+            Method::POST => log_in(app, request).await,
+            _ => respond::method_not_allowed("GET, HEAD, POST"),
+        };
+    }
+    let session_id = session_cookie(request.headers());
+    let now = app.clock.unix_seconds();
+    let user = session_id
+        .as_deref()
+        .and_then(|id| app.sessions.user(id, now));
+    let Some(user) = user else {
+        return redirect_to_login(&request);
+    };
+    match (path, request.method()) {
+        ("/logout", &Method::POST) => log_out(app, session_id.as_deref()),
+        ("/logout", _) => respond::method_not_allowed("POST"),
+        _ => public_route(&request, hits, Some(&user)),
+    }
+}
+
+/// `303` to `/login`, remembering where a GET was going so login can return there.
+fn redirect_to_login(request: &Request<Incoming>) -> Response<Body> {
+    let wanted = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |target| target.as_str());
+    let remember = matches!(*request.method(), Method::GET | Method::HEAD) && wanted != "/";
+    let location = if remember {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("next", wanted)
+            .finish();
+        format!("/login?{query}")
+    } else {
+        "/login".to_owned()
+    };
+    respond::see_other(
+        HeaderValue::try_from(location).unwrap_or(HeaderValue::from_static("/login")),
+    )
+}
+
+async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
+    if !is_form(request.headers()) {
+        return respond::problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the login form as application/x-www-form-urlencoded.",
+        );
+    }
+    let previous_session = session_cookie(request.headers());
+    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES as usize)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return respond::problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("Request bodies are limited to {MAX_BODY_BYTES} bytes."),
+            );
+        }
+        Err(_) => {
+            return respond::problem(StatusCode::BAD_REQUEST, "The request body was cut short.");
+        }
+    };
+    let Ok(form) = parse_form(&body) else {
+        return respond::problem(
+            StatusCode::BAD_REQUEST,
+            "The form is not valid application/x-www-form-urlencoded UTF-8.",
+        );
+    };
+    let field = |name: &str| {
+        form.iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let (Some(username), Some(password)) = (field("username"), field("password")) else {
+        return respond::problem(
+            StatusCode::BAD_REQUEST,
+            "The login form needs the fields username and password.",
+        );
+    };
+    let next = field("next").filter(|next| is_local_path(next));
+
+    let users = app.users.clone();
+    let user = username.clone();
+    let accepted = tokio::task::spawn_blocking(move || users.verify(&user, &password))
+        .await
+        .unwrap_or(false);
+    if !accepted {
+        return respond::html(
+            StatusCode::UNAUTHORIZED,
+            pages::login(next.as_deref(), Some(WRONG_CREDENTIALS)),
+        );
+    }
+
+    // A fresh id at every login: a session id planted before login is worth nothing after it.
+    if let Some(previous) = previous_session {
+        app.sessions.remove(&previous);
+    }
+    let Ok(id) = app.sessions.create(&username, app.clock.unix_seconds()) else {
+        return respond::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The operating system's random source failed; try again.",
+        );
+    };
+    let location = next
+        .and_then(|next| HeaderValue::try_from(next).ok())
+        .unwrap_or(HeaderValue::from_static("/"));
+    let mut response = respond::see_other(location);
+    set_cookie(&mut response, session_set_cookie(&id, app.secure_cookies));
+    response
+}
+
+fn log_out(app: &App, session_id: Option<&str>) -> Response<Body> {
+    if let Some(id) = session_id {
+        app.sessions.remove(id);
+    }
+    let mut response = respond::see_other(HeaderValue::from_static("/login"));
+    let mut expired = session_set_cookie("", app.secure_cookies);
+    expired.set_max_age(cookie::time::Duration::ZERO);
+    set_cookie(&mut response, expired);
+    response
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, whole site, Secure when served over TLS.
+pub fn session_set_cookie(id: &str, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, id.to_owned()))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(secure)
+        .build()
+}
+
+fn set_cookie(response: &mut Response<Body>, cookie: Cookie<'_>) {
+    if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+/// The `sid` value among the request's cookies. Malformed pairs and non-UTF-8 headers are
+/// skipped, never an error: any client may send any `Cookie` header.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// A path on this site and nothing else: one leading `/`, no `//` or `\` (which browsers read
+/// as another host), no control characters. Anything else would make login an open redirect.
+pub fn is_local_path(target: &str) -> bool {
+    target.starts_with('/')
+        && !target.starts_with("//")
+        && !target.contains('\\')
+        && !target.chars().any(char::is_control)
+}
+
+fn query_param(request: &Request<Incoming>, name: &str) -> Option<String> {
+    let query = request.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct InvalidForm;
+
+/// Strict `application/x-www-form-urlencoded`: unlike a lossy decoder, text that does not
+/// decode to UTF-8 is an error (400), not silently replaced.
+pub fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, InvalidForm> {
+    let decode = |part: &[u8]| -> Result<String, InvalidForm> {
+        let spaced: Vec<u8> = part
+            .iter()
+            .map(|&byte| if byte == b'+' { b' ' } else { byte })
+            .collect();
+        percent_decode(&spaced)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| InvalidForm)
+    };
+    body.split(|&byte| byte == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let mut halves = pair.splitn(2, |&byte| byte == b'=');
+            let key = decode(halves.next().unwrap_or_default())?;
+            let value = decode(halves.next().unwrap_or_default())?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        for good in ["/", "/a/b?c=d", "/%2F%2Fx"] {
+            assert!(is_local_path(good), "{good}");
+        }
+        for bad in [
+            "//evil.example",
+            "https://evil.example/",
+            "/\\evil.example",
+            "evil",
+            "",
+            "/a\r\nSet-Cookie: x",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn forms_decode_plus_and_percent_and_refuse_invalid_utf8() {
+        assert_eq!(
+            parse_form(b"username=alice&password=a+b%26c&empty=&flag").unwrap(),
+            vec![
+                ("username".into(), "alice".into()),
+                ("password".into(), "a b&c".into()),
+                ("empty".into(), String::new()),
+                ("flag".into(), String::new()),
+            ]
+        );
+        assert_eq!(parse_form(b"username=%FF%FE"), Err(InvalidForm));
+    }
+
+    #[test]
+    fn malformed_cookie_headers_are_skipped_not_errors() {
+        let mut headers = HeaderMap::new();
+        headers.append(COOKIE, HeaderValue::from_static("theme; a=b=c; =; ;;"));
+        assert_eq!(session_cookie(&headers), None);
+        headers.append(COOKIE, HeaderValue::from_bytes(b"sid=\xff").unwrap());
+        headers.append(COOKIE, HeaderValue::from_static("x=1; sid=abc"));
+        assert_eq!(session_cookie(&headers).as_deref(), Some("abc"));
+    }
+}

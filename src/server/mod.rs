@@ -1,0 +1,235 @@
+//! The reference server: hyper 1 on tokio, one cargo feature per stage of the exercise.
+//!
+//! [`start`] binds, restores state (stage 2) and returns a [`RunningServer`], which stops
+//! gracefully ([`RunningServer::stop`]) or is killed ([`RunningServer::kill`]) the way a
+//! process would be. The binary's `serve` and the in-process tests both use this.
+
+mod app;
+#[cfg(feature = "stage3")]
+pub mod login;
+mod pages;
+#[cfg(feature = "stage2")]
+mod persistence;
+mod respond;
+#[cfg(feature = "stage3")]
+pub mod sessions;
+pub mod users;
+
+use crate::clock::{Clock, SystemClock};
+use crate::store::{JsonFileStore, Store, StoreError};
+use app::App;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use users::Users;
+
+pub use app::MAX_BODY_BYTES;
+
+/// The largest request head (request line and headers) the server reads.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How the server is set up. [`Config::new`] gives the defaults of `session-lab serve`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// Where the state is kept (stage 2).
+    pub store: Arc<dyn Store>,
+    /// How often changed state is written (stage 2).
+    pub flush_interval: Duration,
+    /// How long an unused session lives (stage 3).
+    pub session_idle: Duration,
+    /// Who may log in (stage 3).
+    pub users: Users,
+    /// Whether the session cookie carries `Secure` (behind a TLS proxy).
+    pub secure_cookies: bool,
+    pub clock: Arc<dyn Clock>,
+    /// How long a graceful stop waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl fmt::Debug for dyn Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+impl Config {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            store: Arc::new(JsonFileStore::new("sessions.json")),
+            flush_interval: Duration::from_secs(1),
+            session_idle: Duration::from_secs(60 * 60),
+            users: Users::default(),
+            secure_cookies: false,
+            clock: Arc::new(SystemClock),
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}; choose another --port (0 picks a free one)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// What asked the server to stop; both mean the same graceful shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    Interrupt,
+    Terminate,
+}
+
+impl fmt::Display for StopSignal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Interrupt => "SIGINT",
+            Self::Terminate => "SIGTERM",
+        })
+    }
+}
+
+/// A server that is listening.
+pub struct RunningServer {
+    addr: SocketAddr,
+    app: Arc<App>,
+    stop_accepting: watch::Sender<bool>,
+    serving: JoinHandle<()>,
+    #[cfg(feature = "stage2")]
+    persistence: persistence::Persistence,
+}
+
+/// Restores the state (stage 2), binds `config.addr` and starts serving.
+pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
+    let app = Arc::new(App::new(&config));
+    #[cfg(feature = "stage2")]
+    persistence::Persistence::restore(&app, config.store.as_ref())?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.addr,
+        source,
+    })?;
+    let (stop_accepting, stop_rx) = watch::channel(false);
+    let serving = tokio::spawn(serve(listener, app.clone(), stop_rx, config.shutdown_grace));
+    #[cfg(feature = "stage2")]
+    let persistence =
+        persistence::Persistence::start(app.clone(), config.store.clone(), config.flush_interval);
+    tracing::info!(%addr, "listening");
+    Ok(RunningServer {
+        addr,
+        app,
+        stop_accepting,
+        serving,
+        #[cfg(feature = "stage2")]
+        persistence,
+    })
+}
+
+impl RunningServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Graceful stop: no new connections, requests in flight finish (within the grace
+    /// period), then the state is saved (stage 2).
+    pub async fn stop(self, signal: StopSignal) -> Result<(), ServerError> {
+        tracing::info!(%signal, "shutting down");
+        self.stop_accepting.send_replace(true);
+        let _ = self.serving.await;
+        #[cfg(feature = "stage2")]
+        self.persistence.shut_down(&self.app).await?;
+        #[cfg(not(feature = "stage2"))]
+        let _ = self.app;
+        tracing::info!("stopped");
+        Ok(())
+    }
+
+    /// Stops at once without saving, as SIGKILL would: only what was flushed survives.
+    pub async fn kill(self) {
+        self.serving.abort();
+        let _ = self.serving.await;
+        #[cfg(feature = "stage2")]
+        self.persistence.abandon().await;
+    }
+
+    /// Resolves once the periodic flush has saved everything received so far.
+    #[cfg(feature = "stage2")]
+    pub async fn wait_for_flush(&self) {
+        self.persistence.wait_for_flush(&self.app).await;
+    }
+}
+
+async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
+    let graceful = GracefulShutdown::new();
+    // Owning the connections here means aborting this task (a kill) aborts them all.
+    let mut connections = JoinSet::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .max_buf_size(MAX_HEAD_BYTES)
+        .header_read_timeout(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        // Usually out of file descriptors: wait instead of spinning.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = service_fn(move |request| {
+                    let app = app.clone();
+                    async move { Ok::<_, Infallible>(app.handle(request).await) }
+                });
+                let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                connections.spawn(async move {
+                    if let Err(error) = connection.await {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                });
+                while connections.try_join_next().is_some() {}
+            }
+            // Only `true` is ever sent; a dropped sender means stop too.
+            _ = stop.changed() => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?grace,
+            "requests still in flight after the grace period were cut"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Stage 2: the state is restored at start, flushed every interval when it changed, and saved
+//! at shutdown. A SIGKILL therefore loses at most one interval, and never tears the file
+//! (the [`Store`] replaces it atomically).
+
+use super::app::App;
+use crate::store::{Store, StoreError};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+
+/// How far the state has moved: both parts only ever grow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateVersion {
+    pub hits: u64,
+    pub sessions: u64,
+}
+
+impl StateVersion {
+    fn covers(&self, other: &Self) -> bool {
+        self.hits >= other.hits && self.sessions >= other.sessions
+    }
+}
+
+/// Saves, one at a time, and tells who asks which version was saved last.
+struct Saver {
+    store: Arc<dyn Store>,
+    /// Held for the whole of a save, including the part on the blocking pool, so that stopping
+    /// can wait for a save in progress instead of racing it.
+    in_progress: Arc<Mutex<()>>,
+    saved: watch::Sender<StateVersion>,
+}
+
+impl Saver {
+    async fn save(&self, app: &App) -> Result<(), StoreError> {
+        let guard = self.in_progress.clone().lock_owned().await;
+        // Read the version before the snapshot: the snapshot then holds at least this much.
+        let version = app.version();
+        let state = app.snapshot();
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = store.save(&state);
+            drop(guard);
+            result
+        })
+        .await
+        .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))?;
+        self.saved.send_if_modified(|saved| {
+            let newer = !saved.covers(&version);
+            if newer {
+                *saved = version;
+            }
+            newer
+        });
+        Ok(())
+    }
+
+    fn is_dirty(&self, app: &App) -> bool {
+        !self.saved.borrow().covers(&app.version())
+    }
+
+    async fn wait_for_idle(&self) {
+        drop(self.in_progress.lock().await);
+    }
+}
+
+/// The running persistence of one server.
+pub struct Persistence {
+    saver: Arc<Saver>,
+    flusher: JoinHandle<()>,
+}
+
+impl Persistence {
+    /// Restores the saved state into `app` and makes sure saving will work later.
+    pub fn restore(app: &App, store: &dyn Store) -> Result<(), StoreError> {
+        if let Some(state) = store.load()? {
+            app.restore(state);
+        }
+        store.check_writable()
+    }
+
+    pub fn start(app: Arc<App>, store: Arc<dyn Store>, interval: Duration) -> Self {
+        let saver = Arc::new(Saver {
+            store,
+            in_progress: Arc::new(Mutex::new(())),
+            saved: watch::Sender::new(app.version()),
+        });
+        let flusher = tokio::spawn(flush_periodically(app, saver.clone(), interval));
+        Self { saver, flusher }
+    }
+
+    /// Stops the periodic flush and saves the final state.
+    pub async fn shut_down(self, app: &App) -> Result<(), StoreError> {
+        self.stop_flusher().await;
+        self.saver.save(app).await
+    }
+
+    /// Stops without saving, as a SIGKILL would (but lets a save already under way finish,
+    /// since the OS would not interrupt an in-process rename either).
+    pub async fn abandon(self) {
+        self.stop_flusher().await;
+    }
+
+    async fn stop_flusher(&self) {
+        self.flusher.abort();
+        self.saver.wait_for_idle().await;
+    }
+
+    /// Resolves once a save has covered everything `app` held when this was called.
+    pub async fn wait_for_flush(&self, app: &App) {
+        let target = app.version();
+        let mut saved = self.saver.saved.subscribe();
+        // The sender lives as long as `self`, so this cannot fail while we hold `&self`.
+        let _ = saved.wait_for(|saved| saved.covers(&target)).await;
+    }
+}
+
+async fn flush_periodically(app: Arc<App>, saver: Arc<Saver>, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        app.purge_expired();
+        if saver.is_dirty(&app) {
+            if let Err(error) = saver.save(&app).await {
+                tracing::error!(%error, "periodic save failed; retrying at the next interval");
+            }
+        }
+    }
+}

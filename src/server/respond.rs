@@ -1,0 +1,50 @@
+//! Building responses: one helper per kind of answer the server gives.
+
+use super::pages;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
+use hyper::{Response, StatusCode};
+
+pub type Body = Full<Bytes>;
+
+pub fn html(status: StatusCode, page: String) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(page)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // Pages show per-session data: no shared cache may keep them.
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub fn problem(status: StatusCode, detail: &str) -> Response<Body> {
+    let title = status.canonical_reason().unwrap_or("Error");
+    html(status, pages::problem(title, detail))
+}
+
+pub fn not_found() -> Response<Body> {
+    problem(StatusCode::NOT_FOUND, "There is nothing at this path.")
+}
+
+pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
+    let mut response = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("This path answers only {allow}."),
+    );
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
+    response
+}
+
+/// `303 See Other`: the client follows with a GET whatever method it used.
+pub fn see_other(location: HeaderValue) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::SEE_OTHER;
+    response.headers_mut().insert(LOCATION, location);
+    response
+}

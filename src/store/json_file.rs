@@ -1,0 +1,192 @@
+//! The state as one JSON file, replaced atomically at every save.
+
+use super::{State, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::fs::File;
+use std::io::{BufWriter, ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+const FORMAT_VERSION: u64 = 1;
+
+/// The on-disk form: the state plus a format version, so a later format can migrate explicitly.
+#[derive(Serialize)]
+struct OnDisk<'a> {
+    version: u64,
+    #[serde(flatten)]
+    state: &'a State,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnDiskOwned {
+    version: u64,
+    #[serde(flatten)]
+    state: State,
+}
+
+/// A [`Store`] in a single JSON file.
+#[derive(Debug, Clone)]
+pub struct JsonFileStore {
+    path: PathBuf,
+}
+
+impl JsonFileStore {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The directory the file lives in; the temp file must be there for `rename` to be atomic.
+    fn directory(&self) -> &Path {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
+    }
+
+    fn write_error(&self, source: std::io::Error) -> StoreError {
+        StoreError::Write {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
+
+impl Store for JsonFileStore {
+    fn load(&self) -> Result<Option<State>, StoreError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StoreError::Read {
+                    path: self.path.clone(),
+                    source,
+                });
+            }
+        };
+        let on_disk: OnDiskOwned =
+            serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+                path: self.path.clone(),
+                source,
+            })?;
+        if on_disk.version != FORMAT_VERSION {
+            return Err(StoreError::UnsupportedVersion {
+                path: self.path.clone(),
+                found: on_disk.version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        Ok(Some(on_disk.state))
+    }
+
+    /// Temp file in the same directory, fsync, rename over the old file, fsync the directory:
+    /// a crash at any point leaves either the old file or the new one, never a torn one.
+    fn save(&self, state: &State) -> Result<(), StoreError> {
+        let mut temp =
+            tempfile::NamedTempFile::new_in(self.directory()).map_err(|e| self.write_error(e))?;
+        {
+            let mut writer = BufWriter::new(temp.as_file_mut());
+            serde_json::to_writer(
+                &mut writer,
+                &OnDisk {
+                    version: FORMAT_VERSION,
+                    state,
+                },
+            )
+            .map_err(|e| self.write_error(e.into()))?;
+            writer.flush().map_err(|e| self.write_error(e))?;
+        }
+        temp.as_file().sync_all().map_err(|e| self.write_error(e))?;
+        temp.persist(&self.path)
+            .map_err(|e| self.write_error(e.error))?;
+        File::open(self.directory())
+            .and_then(|dir| dir.sync_all())
+            .map_err(|e| self.write_error(e))
+    }
+
+    fn check_writable(&self) -> Result<(), StoreError> {
+        if self.path.is_dir() {
+            return Err(self.write_error(std::io::Error::new(
+                ErrorKind::IsADirectory,
+                "it is a directory",
+            )));
+        }
+        tempfile::NamedTempFile::new_in(self.directory())
+            .map(drop)
+            .map_err(|e| self.write_error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::SessionRecord;
+
+    fn sample() -> State {
+        State {
+            hits: 42,
+            sessions: vec![SessionRecord {
+                id: "abc".into(),
+                user: "alice".into(),
+                last_seen: 1_700_000_000,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_a_fresh_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonFileStore::new(dir.path().join("sessions.json"));
+        assert_eq!(store.load().unwrap(), None);
+    }
+
+    #[test]
+    fn save_then_load_round_trips_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonFileStore::new(dir.path().join("sessions.json"));
+        store.save(&sample()).unwrap();
+        store.save(&sample()).unwrap();
+        assert_eq!(store.load().unwrap(), Some(sample()));
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "only the state file remains: {names:?}");
+    }
+
+    #[test]
+    fn a_corrupt_file_is_an_error_naming_it_and_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.json");
+        std::fs::write(&path, b"{\"version\": 1, \"hits\": ").unwrap();
+        let error = JsonFileStore::new(&path).load().unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains(path.to_str().unwrap()),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"{\"version\": 1, \"hits\": "
+        );
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.json");
+        std::fs::write(&path, br#"{"version": 9, "hits": 1, "sessions": []}"#).unwrap();
+        let error = JsonFileStore::new(&path).load().unwrap_err();
+        assert!(
+            matches!(error, StoreError::UnsupportedVersion { found: 9, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_directory_in_place_of_the_file_is_not_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = JsonFileStore::new(dir.path()).check_writable().unwrap_err();
+        assert!(error.to_string().contains("directory"), "{error}");
+    }
+}
