@@ -3,7 +3,7 @@
 use super::pages;
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
 pub type Body = Full<Bytes>;
@@ -41,10 +41,13 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     response
 }
 
+#[cfg(feature = "stage3")]
 /// `303 See Other`: the client follows with a GET whatever method it used.
 pub fn see_other(location: HeaderValue) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SEE_OTHER;
-    response.headers_mut().insert(LOCATION, location);
+    response
+        .headers_mut()
+        .insert(hyper::header::LOCATION, location);
     response
 }
