@@ -34,6 +34,17 @@ use users::Users;
 
 pub use app::MAX_BODY_BYTES;
 
+/// The last stage this build implements (the highest `stageN` feature enabled), 0 for none.
+pub const STAGE: u8 = if cfg!(feature = "stage3") {
+    3
+} else if cfg!(feature = "stage2") {
+    2
+} else if cfg!(feature = "stage1") {
+    1
+} else {
+    0
+};
+
 /// The largest request head (request line and headers) the server reads.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 

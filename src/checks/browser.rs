@@ -1,0 +1,245 @@
+//! A small browser for the checks: real HTTP through reqwest, cookies kept by RFC 6265 rules
+//! (`cookie_store`), redirects not followed so every check can look at them.
+
+use super::Failure;
+use super::page::{self, Form};
+use cookie_store::CookieStore;
+use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use std::time::Duration;
+use url::Url;
+
+/// How long one request may take before the check fails.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The HTTP client every check shares: no redirects, no cookies of its own, bounded waits.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .connect_timeout(REQUEST_TIMEOUT)
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .expect("a client without TLS or proxies always builds")
+}
+
+/// One answer, read whole.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub method: Method,
+    pub url: Url,
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// `303 See Other → /login`, `200 OK`: how the answer reads in a failure message.
+    pub fn summary(&self) -> String {
+        let status = self.status.to_string();
+        match self.headers.get(LOCATION).and_then(|v| v.to_str().ok()) {
+            Some(location) => format!("{status} → {location}"),
+            None => status,
+        }
+    }
+
+    /// The summary and, for a non-redirect, an excerpt of the page.
+    pub fn describe(&self) -> String {
+        if self.status.is_redirection() {
+            self.summary()
+        } else {
+            format!("{} with {}", self.summary(), page::excerpt(&self.body))
+        }
+    }
+
+    pub fn is_redirect(&self) -> bool {
+        matches!(
+            self.status,
+            StatusCode::FOUND | StatusCode::SEE_OTHER | StatusCode::TEMPORARY_REDIRECT
+        )
+    }
+
+    /// The `Location` resolved against the request, if it stays on the same server.
+    pub fn location(&self) -> Option<Url> {
+        let location = self.headers.get(LOCATION)?.to_str().ok()?;
+        let resolved = self.url.join(location).ok()?;
+        (resolved.origin() == self.url.origin()).then_some(resolved)
+    }
+
+    /// A 302, 303 or 307 whose `Location` is `path` on this server (any query).
+    pub fn redirects_to(&self, path: &str) -> bool {
+        self.is_redirect() && self.location().is_some_and(|url| url.path() == path)
+    }
+
+    /// The raw `Set-Cookie` lines.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// A client with its own cookie jar, like one browser profile.
+pub struct Browser {
+    client: reqwest::Client,
+    base: Url,
+    jar: CookieStore,
+}
+
+impl Browser {
+    pub fn new(client: reqwest::Client, base: Url) -> Self {
+        Self {
+            client,
+            base,
+            jar: CookieStore::default(),
+        }
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The `Cookie` header this browser would send to `/`, to replay it elsewhere.
+    pub fn cookie_header(&self) -> Option<String> {
+        cookie_header(&self.jar, &self.base)
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<Reply, Failure> {
+        self.send(Method::GET, path, None, None).await
+    }
+
+    pub async fn post_form(
+        &mut self,
+        path: &str,
+        fields: &[(String, String)],
+    ) -> Result<Reply, Failure> {
+        self.send(Method::POST, path, Some(fields), None).await
+    }
+
+    /// A request that carries exactly `cookie` as its `Cookie` header, whatever the jar holds.
+    pub async fn with_cookie_header(
+        &mut self,
+        method: Method,
+        path: &str,
+        cookie: &str,
+    ) -> Result<Reply, Failure> {
+        self.send(method, path, None, Some(cookie)).await
+    }
+
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        form: Option<&[(String, String)]>,
+        cookie_override: Option<&str>,
+    ) -> Result<Reply, Failure> {
+        let url = self.base.join(path).map_err(|error| {
+            Failure::new(format!("internal error: {path:?} is not a path: {error}"))
+        })?;
+        let mut request = self.client.request(method.clone(), url.clone());
+        match cookie_override {
+            Some(cookie) => request = request.header(COOKIE, cookie),
+            None => {
+                if let Some(cookie) = cookie_header(&self.jar, &url) {
+                    request = request.header(COOKIE, cookie);
+                }
+            }
+        }
+        if let Some(fields) = form {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(fields)
+                .finish();
+            request = request
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body);
+        }
+        let what = format!("{method} {}", url.path());
+        let response = request
+            .send()
+            .await
+            .map_err(|error| no_answer(&what, &error))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| no_answer(&what, &error))?;
+        for line in headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            // A cookie the RFC rules refuse is simply not stored, as in a browser.
+            let _ = self.jar.parse(line, &url);
+        }
+        Ok(Reply {
+            method,
+            url,
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        })
+    }
+
+    /// Logs in as a browser would: loads `/login`, fills in its form (keeping any hidden
+    /// fields, such as a CSRF token) and submits it. Returns the submission's answer.
+    pub async fn log_in(&mut self, username: &str, password: &str) -> Result<Reply, Failure> {
+        let page = self.get("/login").await?;
+        let form = page::forms(&page.body)
+            .into_iter()
+            .find(Form::has_password_field);
+        let action = form
+            .as_ref()
+            .and_then(|form| form.action.clone())
+            .filter(|action| !action.is_empty())
+            .unwrap_or_else(|| "/login".into());
+        let mut fields: Vec<(String, String)> = form
+            .iter()
+            .flat_map(|form| &form.inputs)
+            .filter(|input| input.kind == "hidden")
+            .map(|input| (input.name.clone(), input.value.clone()))
+            .collect();
+        fields.push(("username".into(), username.into()));
+        fields.push(("password".into(), password.into()));
+        self.post_form(&action, &fields).await
+    }
+}
+
+fn cookie_header(jar: &CookieStore, url: &Url) -> Option<String> {
+    let pairs: Vec<String> = jar
+        .get_request_values(url)
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    (!pairs.is_empty()).then(|| pairs.join("; "))
+}
+
+/// A request that got no answer: which one, and why, in words a student can act on.
+fn no_answer(what: &str, error: &reqwest::Error) -> Failure {
+    let mut cause = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(error) = source {
+        cause = error.to_string();
+        source = error.source();
+    }
+    let message = if error.is_timeout() {
+        format!(
+            "{what} got no answer within {} s",
+            REQUEST_TIMEOUT.as_secs()
+        )
+    } else if error.is_connect() {
+        format!("{what} could not connect: {cause}")
+    } else {
+        format!("{what} got no complete answer (the connection was dropped?): {cause}")
+    };
+    Failure::new(message).actual("no HTTP response")
+}

@@ -1,0 +1,439 @@
+//! The conformance checks: the executable form of `exercises.md`.
+//!
+//! A [`Check`] has a stable id, a stage, a title, the checks it depends on and a hint pointing
+//! to the rule it enforces. It talks to the server only over HTTP and through the [`Target`]'s
+//! lifecycle, so the same checks judge the reference server and any student's program.
+//! [`run`] runs a selection in order: a check whose dependency did not pass is skipped, a panic
+//! or a timeout is that check's failure, never the end of the run.
+
+pub mod browser;
+pub mod page;
+mod stage1;
+mod stage2;
+mod stage3;
+
+use crate::target::{StopSignal, Stopped, Target};
+use browser::{Browser, Reply};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+/// The most one check may take: enough for a restart that waits out every deadline.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(40);
+
+/// The highest stage any check belongs to.
+pub const LAST_STAGE: u8 = 3;
+
+type RunFn = for<'a> fn(&'a mut Ctx) -> BoxFuture<'a, Result<(), Failure>>;
+
+/// One rule of the contract, checked over HTTP.
+pub struct Check {
+    /// Stable, e.g. `stage1.hits-consecutive`: reports and course platforms key on it.
+    pub id: &'static str,
+    pub stage: u8,
+    pub title: &'static str,
+    /// Checks that must pass first; outside the selection they are not required.
+    pub depends_on: &'static [&'static str],
+    /// Where in exercises.md the rule is, and what usually goes wrong.
+    pub hint: &'static str,
+    run: RunFn,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a check failed: what happened, and where it helps, what was expected and what came.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub expected: Option<String>,
+    pub actual: Option<String>,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn expected(mut self, expected: impl Into<String>) -> Self {
+        self.expected = Some(expected.into());
+        self
+    }
+
+    pub fn actual(mut self, actual: impl Into<String>) -> Self {
+        self.actual = Some(actual.into());
+        self
+    }
+
+    /// "expected X, got <the reply>": the most common failure.
+    pub fn unexpected(what: &str, expected: impl Into<String>, reply: &Reply) -> Self {
+        let expected = expected.into();
+        Self::new(format!(
+            "{what}: expected {expected}, got {}",
+            reply.summary()
+        ))
+        .expected(expected)
+        .actual(reply.describe())
+    }
+}
+
+/// Fails with `failure` unless `condition` holds.
+pub fn ensure(condition: bool, failure: impl FnOnce() -> Failure) -> Result<(), Failure> {
+    if condition { Ok(()) } else { Err(failure()) }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone)]
+pub struct CheckReport {
+    pub id: &'static str,
+    pub stage: u8,
+    pub title: &'static str,
+    pub hint: &'static str,
+    pub status: Status,
+    pub failure: Option<Failure>,
+    pub duration: Duration,
+    /// The end of the server's output when the check failed, where the target has one.
+    pub output_tail: Option<String>,
+}
+
+/// The account the checks log in with.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            username: "alice".into(),
+            password: "wonderland".into(),
+        }
+    }
+}
+
+/// A hit count as read from `/`, and how many requests reading it took (1, or more when it
+/// had to log in first): every request counts, so expectations must add these.
+#[derive(Debug, Clone)]
+pub struct HitsReading {
+    pub hits: u64,
+    pub requests: u64,
+    /// The answer to the GET / the count was read from.
+    pub reply: Reply,
+}
+
+/// What a check works with: the target, a shared HTTP client, the account, and an observer
+/// browser that stays logged in across checks to read the hit count.
+pub struct Ctx {
+    target: Box<dyn Target>,
+    client: reqwest::Client,
+    pub credentials: Credentials,
+    observer: Option<Browser>,
+}
+
+impl Ctx {
+    pub fn new(target: Box<dyn Target>, credentials: Credentials) -> Self {
+        Self {
+            target,
+            client: browser::http_client(),
+            credentials,
+            observer: None,
+        }
+    }
+
+    pub fn target(&mut self) -> &mut dyn Target {
+        self.target.as_mut()
+    }
+
+    /// A fresh browser with an empty cookie jar.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self.client.clone(), self.target.base_url())
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Starts the target if it is not running (first check, or after a crash).
+    pub async fn ensure_running(&mut self) -> Result<(), Failure> {
+        if self.target.is_running() {
+            return Ok(());
+        }
+        self.target.start().await.map_err(|error| {
+            Failure::new(format!("the server did not start: {error}"))
+                .expected(format!(
+                    "a server accepting connections at {}",
+                    self.target.base_url()
+                ))
+                .actual(error.to_string())
+        })
+    }
+
+    /// Stops the target with `signal` (killing it after the deadline) and starts it again.
+    pub async fn restart(&mut self, signal: StopSignal) -> Result<Stopped, Failure> {
+        let stopped = self.target.stop(signal).await.map_err(|error| {
+            Failure::new(format!("could not stop the server with {signal}: {error}"))
+        })?;
+        self.target.start().await.map_err(|error| {
+            Failure::new(format!(
+                "the server did not start again after {signal}: {error}"
+            ))
+        })?;
+        Ok(stopped)
+    }
+
+    /// Reads `Hits: N` from `/` with the observer, logging it in first if `/` sends it to
+    /// the login page.
+    pub async fn read_hits(&mut self) -> Result<HitsReading, Failure> {
+        let credentials = self.credentials.clone();
+        let observer = match &mut self.observer {
+            Some(observer) => observer,
+            empty => empty.insert(Browser::new(self.client.clone(), self.target.base_url())),
+        };
+        read_hits(observer, &credentials).await
+    }
+}
+
+/// Reads `Hits: N` from `/` with `browser`, logging in when `/` redirects to `/login`.
+pub async fn read_hits(
+    browser: &mut Browser,
+    credentials: &Credentials,
+) -> Result<HitsReading, Failure> {
+    let mut requests = 1;
+    let mut reply = browser.get("/").await?;
+    if reply.redirects_to("/login") {
+        let login = browser
+            .log_in(&credentials.username, &credentials.password)
+            .await?;
+        if !login.is_redirect() {
+            return Err(Failure::new(format!(
+                "cannot read the hit count: GET / redirects to /login, and logging in as {} got {}",
+                credentials.username,
+                login.summary()
+            ))
+            .actual(login.describe()));
+        }
+        reply = browser.get("/").await?;
+        requests += 3;
+    }
+    if reply.status != reqwest::StatusCode::OK {
+        return Err(Failure::unexpected(
+            "GET /",
+            "200 OK with the hit count",
+            &reply,
+        ));
+    }
+    let hits = page::hits(&reply.body).ok_or_else(|| {
+        Failure::new("GET / answered 200 OK but its page has no `Hits: N`")
+            .expected("a page containing `Hits: N`")
+            .actual(reply.describe())
+    })?;
+    Ok(HitsReading {
+        hits,
+        requests,
+        reply,
+    })
+}
+
+macro_rules! check {
+    ($id:literal, $stage:literal, $title:literal, [$($dep:literal),*], $hint:expr, $run:path) => {
+        $crate::checks::Check {
+            id: $id,
+            stage: $stage,
+            title: $title,
+            depends_on: &[$($dep),*],
+            hint: $hint,
+            run: |ctx| Box::pin($run(ctx)),
+        }
+    };
+}
+pub(crate) use check;
+
+/// Every check, in the order they run: each after its dependencies, grouped so that
+/// restarts come together and no check's requests fall between another's readings.
+pub fn all() -> Vec<&'static Check> {
+    stage1::CHECKS
+        .iter()
+        .chain(stage2::CHECKS)
+        .chain(stage3::CHECKS)
+        .collect()
+}
+
+/// The check that starts the server; every selection includes it.
+pub const STARTS: &str = "stage1.listens";
+
+/// Which stages to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stages {
+    /// Stages 1 to N.
+    UpTo(u8),
+    /// Stage N alone (plus the start-up check).
+    Only(u8),
+}
+
+impl Stages {
+    pub fn contains(self, stage: u8) -> bool {
+        match self {
+            Self::UpTo(last) => stage <= last,
+            Self::Only(only) => stage == only,
+        }
+    }
+
+    pub fn last(self) -> u8 {
+        match self {
+            Self::UpTo(stage) | Self::Only(stage) => stage,
+        }
+    }
+}
+
+pub fn select(stages: Stages) -> Vec<&'static Check> {
+    all()
+        .into_iter()
+        .filter(|check| check.id == STARTS || stages.contains(check.stage))
+        .collect()
+}
+
+/// Runs `checks` in order against `ctx`'s target, calling `on_report` as each one ends.
+pub async fn run(
+    ctx: &mut Ctx,
+    checks: &[&'static Check],
+    mut on_report: impl FnMut(&CheckReport),
+) -> Vec<CheckReport> {
+    let mut reports: Vec<CheckReport> = Vec::with_capacity(checks.len());
+    for check in checks {
+        let blocked_by = check.depends_on.iter().find_map(|dependency| {
+            reports
+                .iter()
+                .find(|report| report.id == *dependency && report.status != Status::Passed)
+        });
+        let report = match blocked_by {
+            Some(dependency) => CheckReport {
+                id: check.id,
+                stage: check.stage,
+                title: check.title,
+                hint: check.hint,
+                status: Status::Skipped,
+                failure: Some(Failure::new(format!(
+                    "skipped: it depends on {}, which {}",
+                    dependency.id,
+                    if dependency.status == Status::Failed {
+                        "failed"
+                    } else {
+                        "was skipped"
+                    }
+                ))),
+                duration: Duration::ZERO,
+                output_tail: None,
+            },
+            None => run_one(ctx, check).await,
+        };
+        on_report(&report);
+        reports.push(report);
+    }
+    reports
+}
+
+async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
+    let begun = Instant::now();
+    let attempt = async {
+        ctx.ensure_running().await?;
+        (check.run)(ctx).await
+    };
+    let outcome =
+        match tokio::time::timeout(CHECK_TIMEOUT, AssertUnwindSafe(attempt).catch_unwind()).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(panic)) => Err(Failure::new(format!(
+                "internal error in the check (please report it): {}",
+                panic_message(panic.as_ref())
+            ))),
+            Err(_) => Err(Failure::new(format!(
+                "the check did not finish within {} s",
+                CHECK_TIMEOUT.as_secs()
+            ))),
+        };
+    let failed = outcome.is_err();
+    CheckReport {
+        id: check.id,
+        stage: check.stage,
+        title: check.title,
+        hint: check.hint,
+        status: if failed {
+            Status::Failed
+        } else {
+            Status::Passed
+        },
+        failure: outcome.err(),
+        duration: begun.elapsed(),
+        output_tail: if failed {
+            ctx.target.output_tail()
+        } else {
+            None
+        },
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_dependencies_come_first() {
+        let mut seen = HashSet::new();
+        for check in all() {
+            for dependency in check.depends_on {
+                assert!(
+                    seen.contains(dependency),
+                    "{} depends on {dependency}, which is not before it",
+                    check.id
+                );
+            }
+            assert!(seen.insert(check.id), "duplicate id {}", check.id);
+            assert!(
+                check.id.starts_with(&format!("stage{}.", check.stage)),
+                "{}",
+                check.id
+            );
+            assert!(
+                check.hint.contains("exercises.md"),
+                "{} has no pointer to exercises.md",
+                check.id
+            );
+        }
+    }
+
+    #[test]
+    fn only_selects_one_stage_plus_the_start() {
+        let ids: Vec<_> = select(Stages::Only(2)).iter().map(|c| c.id).collect();
+        assert_eq!(ids[0], STARTS);
+        assert!(
+            ids[1..].iter().all(|id| id.starts_with("stage2.")),
+            "{ids:?}"
+        );
+    }
+}

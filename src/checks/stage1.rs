@@ -1,0 +1,206 @@
+//! Stage 1 — hits: every request counts, exactly, across paths, methods, clients and threads.
+
+use super::{Check, Ctx, Failure, HitsReading, check, ensure, read_hits};
+use futures_util::StreamExt;
+use reqwest::Method;
+
+const HINT_HITS: &str = "exercises.md, “Stage 1 — hits”: every request counts as one hit, whatever its path, method or client.";
+
+pub static CHECKS: &[Check] = &[
+    check!(
+        "stage1.listens",
+        1,
+        "the server starts on the given port and answers HTTP",
+        [],
+        "exercises.md, “Running your server”: listen on 127.0.0.1 at the port given on the command line (or in PORT) and answer HTTP/1.1.",
+        listens
+    ),
+    check!(
+        "stage1.home-page",
+        1,
+        "GET / answers 200 with an HTML page showing `Hits: N`",
+        ["stage1.listens"],
+        "exercises.md, “Stage 1 — hits”: GET / answers 200 with Content-Type text/html and a page whose text contains `Hits: N`.",
+        home_page
+    ),
+    check!(
+        "stage1.hits-consecutive",
+        1,
+        "consecutive GET / show consecutive counts",
+        ["stage1.home-page"],
+        "exercises.md, “Stage 1 — hits”: the count belongs to the server, not to one handler object or one request: keep it where every request sees it.",
+        hits_consecutive
+    ),
+    check!(
+        "stage1.any-path-counts",
+        1,
+        "requests for other paths count too",
+        ["stage1.hits-consecutive"],
+        "exercises.md, “Stage 1 — hits”: count before routing, so that a 404 (or a redirect) is a hit as well.",
+        any_path_counts
+    ),
+    check!(
+        "stage1.any-method-counts",
+        1,
+        "POST, PUT, DELETE, PATCH, OPTIONS and HEAD count too",
+        ["stage1.hits-consecutive"],
+        "exercises.md, “Stage 1 — hits”: every method is a hit, even those your server does not otherwise handle.",
+        any_method_counts
+    ),
+    check!(
+        "stage1.global-count",
+        1,
+        "two clients share one count",
+        ["stage1.hits-consecutive"],
+        HINT_HITS,
+        global_count
+    ),
+    check!(
+        "stage1.concurrent-exact",
+        1,
+        "the count is exact after 200 concurrent requests",
+        ["stage1.hits-consecutive"],
+        "exercises.md, “Stage 1 — hits”: concurrent requests must not lose updates: increment under a lock or with an atomic.",
+        concurrent_exact
+    ),
+];
+
+/// How many requests the concurrency check sends, and how many at once.
+const CONCURRENT_REQUESTS: u64 = 200;
+const IN_FLIGHT: usize = 32;
+
+async fn listens(ctx: &mut Ctx) -> Result<(), Failure> {
+    let reply = ctx.browser().get("/").await?;
+    ensure(!reply.status.is_server_error(), || {
+        Failure::unexpected("GET /", "an answer below 500", &reply)
+    })
+}
+
+async fn home_page(ctx: &mut Ctx) -> Result<(), Failure> {
+    let reply = ctx.read_hits().await?.reply;
+    let content_type = reply.header("content-type").unwrap_or("(none)");
+    ensure(
+        content_type.to_ascii_lowercase().starts_with("text/html"),
+        || {
+            Failure::new(format!(
+                "GET / must be an HTML page, but its Content-Type is {content_type}"
+            ))
+            .expected("Content-Type: text/html")
+            .actual(format!("Content-Type: {content_type}"))
+        },
+    )
+}
+
+/// The count `after` must show, given `before` and the requests made between the readings.
+fn expect_count(
+    what: &str,
+    before: &HitsReading,
+    between: u64,
+    after: &HitsReading,
+) -> Result<(), Failure> {
+    let expected = before.hits + between + after.requests;
+    ensure(after.hits == expected, || {
+        let lost = expected.saturating_sub(after.hits);
+        let detail = if after.hits < expected {
+            format!(" ({lost} hits missing)")
+        } else {
+            String::new()
+        };
+        Failure::new(format!(
+            "{what}: expected Hits: {expected}, got Hits: {}{detail}",
+            after.hits
+        ))
+        .expected(format!("Hits: {expected}"))
+        .actual(format!("Hits: {}", after.hits))
+    })
+}
+
+async fn hits_consecutive(ctx: &mut Ctx) -> Result<(), Failure> {
+    let first = ctx.read_hits().await?;
+    let second = ctx.read_hits().await?;
+    expect_count("the second GET / in a row", &first, 0, &second)?;
+    let third = ctx.read_hits().await?;
+    expect_count("the third GET / in a row", &second, 0, &third)
+}
+
+async fn count_other_requests(
+    ctx: &mut Ctx,
+    requests: &[(Method, &str)],
+    what: &str,
+) -> Result<(), Failure> {
+    let before = ctx.read_hits().await?;
+    let mut anonymous = ctx.browser();
+    for (method, path) in requests {
+        anonymous.send(method.clone(), path, None, None).await?;
+    }
+    let after = ctx.read_hits().await?;
+    expect_count(what, &before, requests.len() as u64, &after)
+}
+
+async fn any_path_counts(ctx: &mut Ctx) -> Result<(), Failure> {
+    let requests = [
+        (Method::GET, "/no/such/page"),
+        (Method::GET, "/favicon.ico"),
+        (Method::GET, "/?x=1"),
+    ];
+    count_other_requests(
+        ctx,
+        &requests,
+        "after GET /no/such/page, /favicon.ico and /?x=1",
+    )
+    .await
+}
+
+async fn any_method_counts(ctx: &mut Ctx) -> Result<(), Failure> {
+    let requests = [
+        (Method::POST, "/"),
+        (Method::PUT, "/"),
+        (Method::DELETE, "/"),
+        (Method::PATCH, "/"),
+        (Method::OPTIONS, "/"),
+        (Method::HEAD, "/"),
+    ];
+    count_other_requests(
+        ctx,
+        &requests,
+        "after POST, PUT, DELETE, PATCH, OPTIONS and HEAD /",
+    )
+    .await
+}
+
+async fn global_count(ctx: &mut Ctx) -> Result<(), Failure> {
+    let first = ctx.read_hits().await?;
+    let mut other_client = ctx.browser();
+    let other = read_hits(&mut other_client, &ctx.credentials).await?;
+    expect_count("a second client's GET /", &first, 0, &other)?;
+    let again = ctx.read_hits().await?;
+    expect_count("the first client's next GET /", &other, 0, &again)
+}
+
+async fn concurrent_exact(ctx: &mut Ctx) -> Result<(), Failure> {
+    let before = ctx.read_hits().await?;
+    let url = ctx.target().base_url();
+    let client = ctx.client().clone();
+    let outcomes: Vec<_> = futures_util::stream::iter(0..CONCURRENT_REQUESTS)
+        .map(|_| client.get(url.clone()).send())
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let unanswered: Vec<_> = outcomes
+        .iter()
+        .filter_map(|outcome| outcome.as_ref().err())
+        .collect();
+    if let Some(error) = unanswered.first() {
+        return Err(Failure::new(format!(
+            "{} of {CONCURRENT_REQUESTS} concurrent GET / got no answer (first: {error})",
+            unanswered.len()
+        )));
+    }
+    let after = ctx.read_hits().await?;
+    expect_count(
+        &format!("after {CONCURRENT_REQUESTS} concurrent GET / ({IN_FLIGHT} at a time)"),
+        &before,
+        CONCURRENT_REQUESTS,
+        &after,
+    )
+}

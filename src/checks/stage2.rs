@@ -1,0 +1,91 @@
+//! Stage 2 — persistence: the count survives a graceful stop by SIGINT or SIGTERM, and the
+//! server exits promptly on either.
+
+use super::{Check, Ctx, Failure, check, ensure};
+use crate::target::{EXIT_DEADLINE, StopSignal};
+
+pub static CHECKS: &[Check] = &[
+    check!(
+        "stage2.exits-on-sigint",
+        2,
+        "the server exits within 5 s of SIGINT (Ctrl-C) and starts again",
+        ["stage1.listens"],
+        "exercises.md, “Stage 2 — persistence”: on SIGINT, save and exit (in Python, catch KeyboardInterrupt around serve_forever and close the server).",
+        exits_on_sigint
+    ),
+    check!(
+        "stage2.restores-after-sigint",
+        2,
+        "hits continue where they were after a SIGINT restart",
+        ["stage2.exits-on-sigint", "stage1.hits-consecutive"],
+        "exercises.md, “Stage 2 — persistence”: save the count when stopped and load it at start; a missing file is a fresh start.",
+        restores_after_sigint
+    ),
+    check!(
+        "stage2.exits-on-sigterm",
+        2,
+        "the server exits within 5 s of SIGTERM and starts again",
+        ["stage1.listens"],
+        "exercises.md, “Stage 2 — persistence”: SIGTERM is how service managers and CI stop a server; handle it like SIGINT (in Python, signal.signal(signal.SIGTERM, …)).",
+        exits_on_sigterm
+    ),
+    check!(
+        "stage2.restores-after-sigterm",
+        2,
+        "hits continue where they were after a SIGTERM restart",
+        ["stage2.exits-on-sigterm", "stage1.hits-consecutive"],
+        "exercises.md, “Stage 2 — persistence”: save on SIGTERM too, not only on Ctrl-C.",
+        restores_after_sigterm
+    ),
+];
+
+async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
+    let stopped = ctx.restart(signal).await?;
+    ensure(stopped.exited_in_time, || {
+        Failure::new(format!(
+            "the server was still running {} s after {signal}, so it was killed",
+            EXIT_DEADLINE.as_secs()
+        ))
+        .expected(format!(
+            "an exit within {} s of {signal}",
+            EXIT_DEADLINE.as_secs()
+        ))
+        .actual("still running; killed with SIGKILL")
+    })
+}
+
+async fn restores_after(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
+    let before = ctx.read_hits().await?;
+    ctx.restart(signal).await?;
+    let after = ctx.read_hits().await?;
+    let expected = before.hits + after.requests;
+    ensure(after.hits == expected, || {
+        let hint = if after.hits == after.requests {
+            " — the count started over: it was not saved, or not loaded at start"
+        } else {
+            ""
+        };
+        Failure::new(format!(
+            "after a {signal} restart: expected Hits: {expected}, got Hits: {}{hint}",
+            after.hits
+        ))
+        .expected(format!("Hits: {expected}"))
+        .actual(format!("Hits: {}", after.hits))
+    })
+}
+
+async fn exits_on_sigint(ctx: &mut Ctx) -> Result<(), Failure> {
+    exits_on(ctx, StopSignal::Interrupt).await
+}
+
+async fn restores_after_sigint(ctx: &mut Ctx) -> Result<(), Failure> {
+    restores_after(ctx, StopSignal::Interrupt).await
+}
+
+async fn exits_on_sigterm(ctx: &mut Ctx) -> Result<(), Failure> {
+    exits_on(ctx, StopSignal::Terminate).await
+}
+
+async fn restores_after_sigterm(ctx: &mut Ctx) -> Result<(), Failure> {
+    restores_after(ctx, StopSignal::Terminate).await
+}

@@ -1,0 +1,392 @@
+//! Any server program as a target: started in a scratch copy of its directory, in its own
+//! process group, with its output captured to capped files. Nothing it starts outlives it.
+
+use super::{EXIT_DEADLINE, Stopped, Target, TargetError, free_port};
+use crate::server::StopSignal;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Write;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+use url::Url;
+
+/// How much of each output stream is kept on disk.
+pub const DEFAULT_OUTPUT_CAP: u64 = 1024 * 1024;
+/// How much of the latest output is shown beside a failure.
+const TAIL_BYTES: usize = 2048;
+
+/// How to run a server program.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    /// The program and its arguments; `{port}` in any of them becomes the port.
+    pub command: Vec<String>,
+    /// The submission's directory, copied to a scratch directory the program runs in.
+    pub dir: PathBuf,
+    /// How long the program may take to accept connections.
+    pub start_timeout: Duration,
+    /// Bytes of stdout and of stderr kept on disk.
+    pub output_cap: u64,
+}
+
+impl CommandSpec {
+    pub fn new(command: Vec<String>, dir: impl Into<PathBuf>) -> Self {
+        Self {
+            command,
+            dir: dir.into(),
+            start_timeout: Duration::from_secs(10),
+            output_cap: DEFAULT_OUTPUT_CAP,
+        }
+    }
+}
+
+/// The program's output: capped files on disk and the latest bytes in memory.
+#[derive(Debug)]
+struct Output {
+    stdout: Mutex<CappedFile>,
+    stderr: Mutex<CappedFile>,
+    tail: Mutex<VecDeque<u8>>,
+}
+
+#[derive(Debug)]
+struct CappedFile {
+    file: File,
+    kept: u64,
+    dropped: u64,
+    cap: u64,
+}
+
+impl CappedFile {
+    fn create(path: &Path, cap: u64) -> std::io::Result<Self> {
+        Ok(Self {
+            file: File::create(path)?,
+            kept: 0,
+            dropped: 0,
+            cap,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let room = usize::try_from(self.cap.saturating_sub(self.kept)).unwrap_or(usize::MAX);
+        let (kept, dropped) = bytes.split_at(bytes.len().min(room));
+        if self.file.write_all(kept).is_ok() {
+            self.kept += kept.len() as u64;
+        }
+        self.dropped += dropped.len() as u64;
+    }
+}
+
+impl Output {
+    fn record(&self, stream: &Mutex<CappedFile>, bytes: &[u8]) {
+        lock(stream).write(bytes);
+        let mut tail = lock(&self.tail);
+        tail.extend(bytes);
+        let excess = tail.len().saturating_sub(TAIL_BYTES);
+        tail.drain(..excess);
+    }
+
+    fn tail(&self) -> Option<String> {
+        let tail = lock(&self.tail);
+        if tail.is_empty() {
+            return None;
+        }
+        let (front, back) = tail.as_slices();
+        let mut text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
+        let dropped = lock(&self.stdout).dropped + lock(&self.stderr).dropped;
+        if dropped > 0 {
+            text.push_str(&format!(
+                "\n[output capped: {dropped} more bytes were not kept]"
+            ));
+        }
+        Some(text)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A server program under test.
+pub struct CommandTarget {
+    spec: CommandSpec,
+    port: u16,
+    base: Url,
+    scratch: TempDir,
+    logs: TempDir,
+    output: Arc<Output>,
+    child: Option<Child>,
+    group: Option<Pid>,
+}
+
+impl CommandTarget {
+    /// Prepares the scratch copy of the submission and the log files; starts nothing yet.
+    pub fn new(spec: CommandSpec) -> Result<Self, TargetError> {
+        if spec.command.is_empty() {
+            return Err(TargetError::Start("no command to run was given".into()));
+        }
+        let setup = |what: &str, error: std::io::Error| {
+            TargetError::Start(format!("cannot {what}: {error}"))
+        };
+        let scratch = tempfile::Builder::new()
+            .prefix("session-lab-submission-")
+            .tempdir()
+            .map_err(|e| setup("create a scratch directory", e))?;
+        copy_tree(&spec.dir, scratch.path()).map_err(|e| {
+            setup(
+                &format!("copy the submission directory {}", spec.dir.display()),
+                e,
+            )
+        })?;
+        let logs = tempfile::Builder::new()
+            .prefix("session-lab-output-")
+            .tempdir()
+            .map_err(|e| setup("create a directory for the program's output", e))?;
+        let output = Arc::new(Output {
+            stdout: Mutex::new(
+                CappedFile::create(&logs.path().join("stdout.log"), spec.output_cap)
+                    .map_err(|e| setup("create stdout.log", e))?,
+            ),
+            stderr: Mutex::new(
+                CappedFile::create(&logs.path().join("stderr.log"), spec.output_cap)
+                    .map_err(|e| setup("create stderr.log", e))?,
+            ),
+            tail: Mutex::new(VecDeque::new()),
+        });
+        let port = free_port().map_err(|e| setup("find a free port", e))?;
+        Ok(Self {
+            base: loopback_url(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+            spec,
+            port,
+            scratch,
+            logs,
+            output,
+            child: None,
+            group: None,
+        })
+    }
+
+    /// The directory the program runs in (its state file lands here).
+    pub fn scratch_dir(&self) -> &Path {
+        self.scratch.path()
+    }
+
+    /// The directory holding `stdout.log` and `stderr.log`.
+    pub fn log_dir(&self) -> &Path {
+        self.logs.path()
+    }
+
+    fn program(&self) -> &str {
+        &self.spec.command[0]
+    }
+
+    fn signal_group(&self, signal: Signal) {
+        if let Some(group) = self.group {
+            // ESRCH means the whole group is already gone, which is what we want.
+            let _ = killpg(group, signal);
+        }
+    }
+
+    async fn wait_until_listening(&mut self) -> Result<(), TargetError> {
+        let deadline = Instant::now() + self.spec.start_timeout;
+        let candidates = [
+            SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)),
+            SocketAddr::from((Ipv6Addr::LOCALHOST, self.port)),
+        ];
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(TargetError::Start(format!(
+                        "`{}` exited ({status}) before it listened on port {}",
+                        self.program(),
+                        self.port
+                    )));
+                }
+            }
+            for addr in candidates {
+                let attempt = tokio::net::TcpStream::connect(addr);
+                if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(250), attempt).await {
+                    self.base = loopback_url(addr);
+                    return Ok(());
+                }
+            }
+            if Instant::now() >= deadline {
+                self.kill().await?;
+                return Err(TargetError::Start(format!(
+                    "`{}` did not listen on 127.0.0.1:{} within {:?}; it was killed",
+                    self.program(),
+                    self.port,
+                    self.spec.start_timeout
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn loopback_url(addr: SocketAddr) -> Url {
+    Url::parse(&format!("http://{addr}/")).expect("a socket address is a valid URL host")
+}
+
+fn nix_signal(signal: StopSignal) -> Signal {
+    match signal {
+        StopSignal::Interrupt => Signal::SIGINT,
+        StopSignal::Terminate => Signal::SIGTERM,
+    }
+}
+
+async fn capture(mut pipe: impl AsyncRead + Unpin, output: Arc<Output>, stderr: bool) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => {
+                let stream = if stderr {
+                    &output.stderr
+                } else {
+                    &output.stdout
+                };
+                output.record(stream, &buffer[..read]);
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for CommandTarget {
+    async fn start(&mut self) -> Result<(), TargetError> {
+        if self.is_running() {
+            return Ok(());
+        }
+        let port = self.port.to_string();
+        let args: Vec<String> = self
+            .spec
+            .command
+            .iter()
+            .map(|arg| arg.replace("{port}", &port))
+            .collect();
+        let mut child = Command::new(&args[0])
+            .args(&args[1..])
+            .current_dir(self.scratch.path())
+            .env("PORT", &port)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|error| {
+                TargetError::Start(format!("cannot run `{}`: {error}", self.program()))
+            })?;
+        self.group = child
+            .id()
+            .and_then(|id| i32::try_from(id).ok())
+            .map(Pid::from_raw);
+        if let Some(stdout) = child.stdout.take() {
+            tokio::spawn(capture(stdout, self.output.clone(), false));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            tokio::spawn(capture(stderr, self.output.clone(), true));
+        }
+        self.child = Some(child);
+        self.wait_until_listening().await
+    }
+
+    async fn stop(&mut self, signal: StopSignal) -> Result<Stopped, TargetError> {
+        let Some(mut child) = self.child.take() else {
+            return Err(TargetError::Stop(format!(
+                "`{}` is not running (it exited earlier)",
+                self.program()
+            )));
+        };
+        let begun = Instant::now();
+        // The whole group, as Ctrl-C in a terminal would: a wrapper script and its server alike.
+        self.signal_group(nix_signal(signal));
+        let (exited_in_time, status) = match tokio::time::timeout(EXIT_DEADLINE, child.wait()).await
+        {
+            Ok(status) => (true, status.ok()),
+            Err(_) => {
+                self.signal_group(Signal::SIGKILL);
+                (false, child.wait().await.ok())
+            }
+        };
+        let took = begun.elapsed();
+        // Whatever the program started and left behind goes too.
+        self.signal_group(Signal::SIGKILL);
+        self.group = None;
+        Ok(Stopped {
+            exited_in_time,
+            took,
+            status: status.map(|status| status.to_string()),
+        })
+    }
+
+    async fn kill(&mut self) -> Result<(), TargetError> {
+        self.signal_group(Signal::SIGKILL);
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait().await;
+        }
+        self.group = None;
+        Ok(())
+    }
+
+    fn is_running(&mut self) -> bool {
+        match self.child.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => true,
+            Some(_) => {
+                self.child = None;
+                self.signal_group(Signal::SIGKILL);
+                self.group = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn base_url(&self) -> Url {
+        self.base.clone()
+    }
+
+    fn output_tail(&self) -> Option<String> {
+        self.output.tail()
+    }
+}
+
+impl Drop for CommandTarget {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.signal_group(Signal::SIGKILL);
+        }
+    }
+}
+
+/// Copies a submission directory, leaving out version-control data.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let source = entry.path();
+        let destination = to.join(entry.file_name());
+        if kind.is_dir() {
+            if entry.file_name() == ".git" {
+                continue;
+            }
+            std::fs::create_dir(&destination)?;
+            copy_tree(&source, &destination)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&source)?, &destination)?;
+        } else {
+            std::fs::copy(&source, &destination)?;
+        }
+    }
+    Ok(())
+}

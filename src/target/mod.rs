@@ -1,0 +1,73 @@
+//! What the checks run against: a server they can start, stop with a signal, kill and restart.
+//!
+//! [`ReferenceTarget`] is this crate's own server, in-process; [`CommandTarget`] is any program
+//! (a student's solution in any language) run as a child process in a scratch directory.
+
+mod command;
+mod reference;
+
+pub use crate::server::StopSignal;
+pub use command::{CommandSpec, CommandTarget};
+pub use reference::ReferenceTarget;
+
+use std::time::Duration;
+use url::Url;
+
+/// How long a server may take to exit after SIGINT or SIGTERM before it is killed.
+pub const EXIT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// How a stop went.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// Whether it exited by itself within [`EXIT_DEADLINE`] (otherwise it was killed).
+    pub exited_in_time: bool,
+    /// From the signal to the exit.
+    pub took: Duration,
+    /// The exit status as the OS reports it, where there is one.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TargetError {
+    #[error("{0}")]
+    Start(String),
+    #[error("{0}")]
+    Stop(String),
+}
+
+/// A server under test.
+#[async_trait::async_trait]
+pub trait Target: Send {
+    /// Starts the server and waits until it accepts connections.
+    async fn start(&mut self) -> Result<(), TargetError>;
+
+    /// Sends `signal`, waits up to [`EXIT_DEADLINE`] for the exit, then kills what is left.
+    async fn stop(&mut self, signal: StopSignal) -> Result<Stopped, TargetError>;
+
+    /// Kills at once (SIGKILL): nothing gets a chance to save.
+    async fn kill(&mut self) -> Result<(), TargetError>;
+
+    /// Whether the server is (still) running.
+    fn is_running(&mut self) -> bool;
+
+    /// Where to send requests, e.g. `http://127.0.0.1:8123/`.
+    fn base_url(&self) -> Url;
+
+    /// The end of what the server printed, to show beside a failure.
+    fn output_tail(&self) -> Option<String> {
+        None
+    }
+
+    /// Stops with `signal` (as [`Target::stop`]) and starts again.
+    async fn restart(&mut self, signal: StopSignal) -> Result<Stopped, TargetError> {
+        let stopped = self.stop(signal).await?;
+        self.start().await?;
+        Ok(stopped)
+    }
+}
+
+/// A port on the loopback interface that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,90 @@
+//! The reference server as a target, running in this process: the checks judge it exactly as
+//! they judge a student's program.
+
+use super::{Stopped, Target, TargetError, free_port};
+use crate::server::{self, Config, RunningServer, StopSignal};
+use crate::store::JsonFileStore;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use tempfile::TempDir;
+use url::Url;
+
+pub struct ReferenceTarget {
+    config: Config,
+    running: Option<RunningServer>,
+    /// Holds the state file; removed with the target.
+    _state_dir: TempDir,
+}
+
+impl ReferenceTarget {
+    /// A reference server on a free loopback port, its state in a fresh temporary directory.
+    pub fn new() -> std::io::Result<Self> {
+        let state_dir = tempfile::tempdir()?;
+        let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)));
+        config.store = Arc::new(JsonFileStore::new(state_dir.path().join("sessions.json")));
+        Ok(Self::with_config(config, state_dir))
+    }
+
+    /// A reference server with `config` (its `addr` must name a fixed port, kept across
+    /// restarts); `state_dir` is kept alive as long as the target.
+    pub fn with_config(config: Config, state_dir: TempDir) -> Self {
+        Self {
+            config,
+            running: None,
+            _state_dir: state_dir,
+        }
+    }
+
+    /// The running server, for tests that reach past HTTP (e.g. to wait for a flush).
+    pub fn server(&self) -> Option<&RunningServer> {
+        self.running.as_ref()
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for ReferenceTarget {
+    async fn start(&mut self) -> Result<(), TargetError> {
+        if self.running.is_some() {
+            return Ok(());
+        }
+        let running = server::start(self.config.clone())
+            .await
+            .map_err(|error| TargetError::Start(error.to_string()))?;
+        self.running = Some(running);
+        Ok(())
+    }
+
+    async fn stop(&mut self, signal: StopSignal) -> Result<Stopped, TargetError> {
+        let running = self
+            .running
+            .take()
+            .ok_or_else(|| TargetError::Stop("the reference server is not running".into()))?;
+        let begun = Instant::now();
+        running
+            .stop(signal)
+            .await
+            .map_err(|error| TargetError::Stop(error.to_string()))?;
+        Ok(Stopped {
+            exited_in_time: true,
+            took: begun.elapsed(),
+            status: None,
+        })
+    }
+
+    async fn kill(&mut self) -> Result<(), TargetError> {
+        if let Some(running) = self.running.take() {
+            running.kill().await;
+        }
+        Ok(())
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.running.is_some()
+    }
+
+    fn base_url(&self) -> Url {
+        Url::parse(&format!("http://{}/", self.config.addr))
+            .expect("a socket address is a valid URL host")
+    }
+}
