@@ -1,6 +1,7 @@
 //! session-lab: the executable specification of a staged HTTP-state exercise.
 //!
 //! - [`checks`]: the conformance checks, the contract of `exercises.md` in executable form.
+//! - [`grade`]: `session-lab grade`, the checks run against a submission, and its reports.
 //! - [`server`]: the reference server, one cargo feature per stage (`stage1` … `stage3`).
 //! - [`store`]: where the server's state lives between runs.
 //! - [`target`]: a server under test, in-process or a child process, that can be restarted.
@@ -8,6 +9,7 @@
 
 pub mod checks;
 pub mod clock;
+pub mod grade;
 pub mod server;
 pub mod store;
 pub mod target;

@@ -2,8 +2,12 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use session_lab::checks::{Credentials, LAST_STAGE, Stages};
+use session_lab::grade::report::{self, Format};
+use session_lab::grade::{GradeOptions, Report};
 use session_lab::server::{self, Config, StopSignal, users::Users};
 use session_lab::store::JsonFileStore;
+use session_lab::target::CommandSpec;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +33,8 @@ struct Cli {
 enum Command {
     /// Run the reference server on 127.0.0.1 (its stages are the cargo features it was built with).
     Serve(ServeArgs),
+    /// Grade a submission: run the checks against the server command given after `--`.
+    Grade(GradeArgs),
     /// Read a password on standard input and print its argon2id PHC string (for --users files).
     HashPassword,
 }
@@ -55,6 +61,41 @@ struct ServeArgs {
     secure: bool,
 }
 
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example: session-lab grade --stage 3 --dir submission -- python3 server.py {port}\n\n\
+`{port}` in the command becomes a free port, also exported as PORT. Exit status: 0 every check \
+passed, 1 a check failed, 2 the grader could not run."
+)]
+struct GradeArgs {
+    /// Grade stages 1 to N.
+    #[arg(long, value_name = "N", conflicts_with = "only", value_parser = clap::value_parser!(u8).range(1..=i64::from(LAST_STAGE)))]
+    stage: Option<u8>,
+    /// Grade stage N alone.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=i64::from(LAST_STAGE)))]
+    only: Option<u8>,
+    /// The submission's directory; the command runs in a scratch copy of it.
+    #[arg(long, default_value = ".")]
+    dir: PathBuf,
+    /// The report's format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report here (progress still goes to the terminal); otherwise to stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// The account the checks log in with.
+    #[arg(long, default_value = "alice")]
+    username: String,
+    #[arg(long, default_value = "wonderland")]
+    password: String,
+    /// Seconds the server may take to accept connections.
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    start_timeout: Duration,
+    /// The command that starts the server.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
@@ -77,6 +118,7 @@ fn main() -> ExitCode {
         .init();
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Grade(args) => grade(args),
         Command::HashPassword => hash_password(),
     };
     match outcome {
@@ -127,6 +169,64 @@ async fn wait_for_stop_signal() -> anyhow::Result<StopSignal> {
         _ = interrupt.recv() => StopSignal::Interrupt,
         _ = terminate.recv() => StopSignal::Terminate,
     })
+}
+
+/// Exit status when a check failed.
+const EXIT_CHECK_FAILED: u8 = 1;
+
+fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
+    let stages = match (args.stage, args.only) {
+        (_, Some(only)) => Stages::Only(only),
+        (stage, None) => Stages::UpTo(stage.unwrap_or(LAST_STAGE)),
+    };
+    let mut spec = CommandSpec::new(args.command, &args.dir);
+    spec.start_timeout = args.start_timeout;
+    let options = GradeOptions {
+        stages,
+        spec,
+        credentials: Credentials {
+            username: args.username,
+            password: args.password,
+        },
+    };
+    // Progress goes to the terminal unless the report itself (not human) takes stdout.
+    let show_progress = args.format == Format::Human || args.output.is_some();
+    let begun = std::time::Instant::now();
+    let report = if args.dir.is_dir() {
+        runtime()?.block_on(async {
+            let progress = |check: &_| {
+                if show_progress {
+                    let _ = writeln!(anstream::stdout(), "{}", report::human_line(check));
+                }
+            };
+            tokio::select! {
+                report = session_lab::grade::grade(options, progress) => report,
+                _ = tokio::signal::ctrl_c() => Report::grader_error(stages, "interrupted (SIGINT)".into(), begun.elapsed()),
+            }
+        })
+    } else {
+        let error = format!(
+            "the submission directory {} does not exist",
+            args.dir.display()
+        );
+        Report::grader_error(stages, error, begun.elapsed())
+    };
+    if show_progress {
+        let _ = write!(anstream::stdout(), "{}", report::human_summary(&report));
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, report::render(&report, args.format))
+            .with_context(|| format!("cannot write the report to {}", path.display()))?,
+        None if args.format != Format::Human => print!("{}", report::render(&report, args.format)),
+        None => {}
+    }
+    Ok(ExitCode::from(if report.error.is_some() {
+        EXIT_CANNOT_START
+    } else if report.all_passed() {
+        0
+    } else {
+        EXIT_CHECK_FAILED
+    }))
 }
 
 fn hash_password() -> anyhow::Result<ExitCode> {

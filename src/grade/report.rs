@@ -1,0 +1,284 @@
+//! The grader's report formats: human (streamed as checks end), JSON, JUnit XML and
+//! Gradescope's `results.json`.
+
+use super::Report;
+use crate::checks::{CheckReport, Stages, Status};
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Gradescope,
+}
+
+fn stages_label(stages: Stages) -> String {
+    match stages {
+        Stages::UpTo(1) => "stage 1".into(),
+        Stages::UpTo(last) => format!("stages 1–{last}"),
+        Stages::Only(only) => format!("stage {only} only"),
+    }
+}
+
+const PASSED: Style = AnsiColor::Green.on_default();
+const FAILED: Style = AnsiColor::Red.on_default().bold();
+const SKIPPED: Style = AnsiColor::Yellow.on_default();
+const DIM: Style = Style::new().dimmed();
+
+/// One line per check, as it ends: mark, id, title, time. ANSI styles are added here and
+/// stripped by the writer when it is not a terminal.
+pub fn human_line(check: &CheckReport) -> String {
+    let (mark, style) = match check.status {
+        Status::Passed => ("✓", PASSED),
+        Status::Failed => ("✗", FAILED),
+        Status::Skipped => ("-", SKIPPED),
+    };
+    let time = if check.status == Status::Skipped {
+        "skipped".to_owned()
+    } else {
+        format!("{} ms", check.duration.as_millis())
+    };
+    format!(
+        "{style}{mark}{style:#} {:<34} {} {DIM}({time}){DIM:#}",
+        check.id, check.title
+    )
+}
+
+/// What follows the per-check lines: each failure in full, then the score.
+pub fn human_summary(report: &Report) -> String {
+    let mut out = String::new();
+    if let Some(error) = &report.error {
+        let _ = writeln!(
+            out,
+            "\n{FAILED}error:{FAILED:#} the grader could not run: {error}"
+        );
+    }
+    let failures: Vec<_> = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Failed)
+        .collect();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\nFailures:");
+    }
+    for check in failures {
+        let failure = check.failure.clone().unwrap_or_default();
+        let _ = writeln!(out, "\n{FAILED}✗ {}{FAILED:#}: {}", check.id, check.title);
+        let _ = writeln!(out, "  {}", failure.message);
+        if let Some(expected) = &failure.expected {
+            let _ = writeln!(out, "  expected: {expected}");
+        }
+        if let Some(actual) = &failure.actual {
+            let _ = writeln!(out, "  actual:   {actual}");
+        }
+        let _ = writeln!(out, "  hint:     {}", check.hint);
+        if let Some(tail) = &check.output_tail {
+            let _ = writeln!(out, "  the server's last output:");
+            for line in tail.lines() {
+                let _ = writeln!(out, "  | {line}");
+            }
+        }
+    }
+    let skipped = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Skipped)
+        .count();
+    let failed = report
+        .checks
+        .iter()
+        .filter(|c| c.status == Status::Failed)
+        .count();
+    let style = if report.all_passed() { PASSED } else { FAILED };
+    let _ = writeln!(
+        out,
+        "\n{style}Score: {}/{}{style:#} ({}: {} passed, {failed} failed, {skipped} skipped, in {:.2} s)",
+        report.score(),
+        report.max_score(),
+        stages_label(report.stages),
+        report.score(),
+        report.duration.as_secs_f64()
+    );
+    out
+}
+
+/// The whole human report, for a file.
+pub fn human(report: &Report) -> String {
+    let mut out: String = report.checks.iter().map(|c| human_line(c) + "\n").collect();
+    out.push_str(&human_summary(report));
+    out
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    stage: u8,
+    score: usize,
+    max_score: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    checks: Vec<JsonCheck<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCheck<'a> {
+    id: &'a str,
+    stage: u8,
+    title: &'a str,
+    status: Status,
+    message: Option<&'a str>,
+    expected: Option<&'a str>,
+    actual: Option<&'a str>,
+    hint: &'a str,
+    duration_ms: u128,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_tail: Option<&'a str>,
+}
+
+pub fn json(report: &Report) -> String {
+    let checks = report
+        .checks
+        .iter()
+        .map(|check| {
+            let failure = check.failure.as_ref();
+            JsonCheck {
+                id: check.id,
+                stage: check.stage,
+                title: check.title,
+                status: check.status,
+                message: failure.map(|f| f.message.as_str()),
+                expected: failure.and_then(|f| f.expected.as_deref()),
+                actual: failure.and_then(|f| f.actual.as_deref()),
+                hint: check.hint,
+                duration_ms: check.duration.as_millis(),
+                output_tail: check.output_tail.as_deref(),
+            }
+        })
+        .collect();
+    let json = JsonReport {
+        stage: report.stages.last(),
+        score: report.score(),
+        max_score: report.max_score(),
+        error: report.error.as_deref(),
+        checks,
+    };
+    serde_json::to_string_pretty(&json).expect("the report serialises") + "\n"
+}
+
+/// The failure text of a check: message, expected, actual, hint and the server's output.
+fn failure_text(check: &CheckReport) -> String {
+    let Some(failure) = &check.failure else {
+        return String::new();
+    };
+    let mut text = failure.message.clone();
+    if let Some(expected) = &failure.expected {
+        let _ = write!(text, "\nexpected: {expected}");
+    }
+    if let Some(actual) = &failure.actual {
+        let _ = write!(text, "\nactual: {actual}");
+    }
+    let _ = write!(text, "\nhint: {}", check.hint);
+    if let Some(tail) = &check.output_tail {
+        let _ = write!(text, "\nthe server's last output:\n{tail}");
+    }
+    text
+}
+
+pub fn junit(report: &Report) -> String {
+    use quick_junit::{NonSuccessKind, Report as JunitReport, TestCase, TestCaseStatus, TestSuite};
+    let mut junit = JunitReport::new("session-lab");
+    junit.set_time(report.duration);
+    let mut stages: Vec<u8> = report.checks.iter().map(|c| c.stage).collect();
+    stages.dedup();
+    for stage in stages {
+        let mut suite = TestSuite::new(format!("stage{stage}"));
+        for check in report.checks.iter().filter(|c| c.stage == stage) {
+            let mut status = match check.status {
+                Status::Passed => TestCaseStatus::success(),
+                Status::Failed => TestCaseStatus::non_success(NonSuccessKind::Failure),
+                Status::Skipped => TestCaseStatus::skipped(),
+            };
+            if let Some(failure) = &check.failure {
+                status.set_message(failure.message.clone());
+                status.set_description(failure_text(check));
+            }
+            let mut case = TestCase::new(check.id, status);
+            case.set_classname(format!("session-lab.stage{stage}"))
+                .set_time(check.duration);
+            suite.add_test_case(case);
+        }
+        junit.add_test_suite(suite);
+    }
+    junit.to_string().expect("the JUnit report serialises")
+}
+
+#[derive(Serialize)]
+struct GradescopeResults {
+    score: usize,
+    execution_time: u64,
+    output: String,
+    tests: Vec<GradescopeTest>,
+}
+
+#[derive(Serialize)]
+struct GradescopeTest {
+    name: String,
+    number: String,
+    score: usize,
+    max_score: usize,
+    status: &'static str,
+    output: String,
+}
+
+/// Gradescope's autograder `results.json`: one test per check, one point each.
+pub fn gradescope(report: &Report) -> String {
+    let mut index_in_stage = 0;
+    let mut last_stage = 0;
+    let tests = report
+        .checks
+        .iter()
+        .map(|check| {
+            if check.stage != last_stage {
+                last_stage = check.stage;
+                index_in_stage = 0;
+            }
+            index_in_stage += 1;
+            let passed = check.status == Status::Passed;
+            GradescopeTest {
+                name: format!("{}: {}", check.id, check.title),
+                number: format!("{}.{index_in_stage}", check.stage),
+                score: usize::from(passed),
+                max_score: 1,
+                status: if passed { "passed" } else { "failed" },
+                output: failure_text(check),
+            }
+        })
+        .collect();
+    let results = GradescopeResults {
+        score: report.score(),
+        execution_time: report.duration.as_secs(),
+        output: match &report.error {
+            Some(error) => format!("The grader could not run: {error}"),
+            None => format!(
+                "{}/{} checks passed ({}).",
+                report.score(),
+                report.max_score(),
+                stages_label(report.stages)
+            ),
+        },
+        tests,
+    };
+    serde_json::to_string_pretty(&results).expect("the results serialise") + "\n"
+}
+
+/// The report in `format`, as text without terminal styles.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Human => anstream::adapter::strip_str(&human(report)).to_string(),
+        Format::Json => json(report),
+        Format::Junit => junit(report),
+        Format::Gradescope => gradescope(report),
+    }
+}
