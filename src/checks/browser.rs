@@ -6,13 +6,14 @@ use super::page::{self, Form};
 use cookie_store::CookieStore;
 use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
 /// How long one request may take before the check fails.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The HTTP client every check shares: no redirects, no cookies of its own, bounded waits.
+/// An HTTP client for the checks: no redirects, no cookies of its own, bounded waits.
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -21,6 +22,33 @@ pub fn http_client() -> reqwest::Client {
         .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("a client without TLS or proxies always builds")
+}
+
+/// The client the browsers of one run share. A restart renews it: a pooled connection (or a
+/// connect still under way) to the server that was stopped must never carry a request to the
+/// one that replaced it, where it would only be reset.
+#[derive(Clone)]
+pub struct SharedClient(Arc<Mutex<reqwest::Client>>);
+
+impl SharedClient {
+    pub fn new() -> Self {
+        Self(Arc::new(Mutex::new(http_client())))
+    }
+
+    pub fn current(&self) -> reqwest::Client {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Drops every pooled connection by replacing the client.
+    pub fn renew(&self) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = http_client();
+    }
+}
+
+impl Default for SharedClient {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// One answer, read whole.
@@ -88,13 +116,13 @@ impl Reply {
 
 /// A client with its own cookie jar, like one browser profile.
 pub struct Browser {
-    client: reqwest::Client,
+    client: SharedClient,
     base: Url,
     jar: CookieStore,
 }
 
 impl Browser {
-    pub fn new(client: reqwest::Client, base: Url) -> Self {
+    pub fn new(client: SharedClient, base: Url) -> Self {
         Self {
             client,
             base,
@@ -143,7 +171,7 @@ impl Browser {
         let url = self.base.join(path).map_err(|error| {
             Failure::new(format!("internal error: {path:?} is not a path: {error}"))
         })?;
-        let mut request = self.client.request(method.clone(), url.clone());
+        let mut request = self.client.current().request(method.clone(), url.clone());
         match cookie_override {
             Some(cookie) => request = request.header(COOKIE, cookie),
             None => {

@@ -13,7 +13,7 @@ mod stage2;
 mod stage3;
 
 use crate::target::{StopSignal, Stopped, Target};
-use browser::{Browser, Reply};
+use browser::{Browser, Reply, SharedClient};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use std::panic::AssertUnwindSafe;
@@ -143,7 +143,7 @@ pub struct HitsReading {
 /// browser that stays logged in across checks to read the hit count.
 pub struct Ctx {
     target: Box<dyn Target>,
-    client: reqwest::Client,
+    client: SharedClient,
     pub credentials: Credentials,
     observer: Option<Browser>,
 }
@@ -152,7 +152,7 @@ impl Ctx {
     pub fn new(target: Box<dyn Target>, credentials: Credentials) -> Self {
         Self {
             target,
-            client: browser::http_client(),
+            client: SharedClient::new(),
             credentials,
             observer: None,
         }
@@ -167,15 +167,12 @@ impl Ctx {
         Browser::new(self.client.clone(), self.target.base_url())
     }
 
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
     /// Starts the target if it is not running (first check, or after a crash).
     pub async fn ensure_running(&mut self) -> Result<(), Failure> {
         if self.target.is_running() {
             return Ok(());
         }
+        self.client.renew();
         self.target.start().await.map_err(|error| {
             Failure::new(format!("the server did not start: {error}"))
                 .expected(format!(
