@@ -208,20 +208,27 @@ impl Ctx {
     }
 }
 
-/// Reads `Hits: N` from `/` with `browser`, logging in when `/` redirects to `/login`.
+/// Reads `Hits: N` from `/` with `browser`, logging in first when `/` sends it to the login
+/// page (by a redirect, or by showing the login form in place of the page).
 pub async fn read_hits(
     browser: &mut Browser,
     credentials: &Credentials,
 ) -> Result<HitsReading, Failure> {
     let mut requests = 1;
     let mut reply = browser.get("/").await?;
-    if reply.redirects_to("/login") {
+    let shows_login_form = || {
+        page::hits(&reply.body).is_none()
+            && page::forms(&reply.body)
+                .iter()
+                .any(page::Form::has_password_field)
+    };
+    if reply.redirects_to("/login") || shows_login_form() {
         let login = browser
             .log_in(&credentials.username, &credentials.password)
             .await?;
         if !login.is_redirect() {
             return Err(Failure::new(format!(
-                "cannot read the hit count: GET / redirects to /login, and logging in as {} got {}",
+                "cannot read the hit count: GET / sends a visitor to log in, and logging in as {} got {}",
                 credentials.username,
                 login.summary()
             ))

@@ -1,0 +1,301 @@
+//! The grader against submissions nobody here has to trust: two correct Python solutions in
+//! different styles, one classic mistake at a time, and programs that misbehave outright.
+//! A grader that is too strict is as broken as one that is too lenient.
+
+use rstest::rstest;
+use session_lab::checks::{Credentials, Stages, Status};
+use session_lab::grade::{self, GradeOptions, Report, report};
+use session_lab::target::CommandSpec;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn submission(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/submissions")
+        .join(name)
+}
+
+fn command(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+async fn grade_command(words: Vec<String>, dir: PathBuf, start_timeout: Duration) -> Report {
+    let mut spec = CommandSpec::new(words, dir);
+    spec.start_timeout = start_timeout;
+    let options = GradeOptions {
+        stages: Stages::UpTo(3),
+        spec,
+        credentials: Credentials::default(),
+    };
+    grade::grade(options, |_| {}).await
+}
+
+fn ids_with(report: &Report, status: Status) -> Vec<&'static str> {
+    report
+        .checks
+        .iter()
+        .filter(|check| check.status == status)
+        .map(|check| check.id)
+        .collect()
+}
+
+/// Whether a process is still there (a zombie no longer counts: it has exited).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+fn recorded_pids(file: &Path) -> Vec<u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.trim().parse().ok())
+        .collect()
+}
+
+#[rstest]
+#[case::threaded_http10_303_relative("threaded", &["python3", "server.py", "{port}"])]
+#[case::keep_alive_302_absolute_csrf("keep-alive", &["python3", "server.py"])]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correct_solution_passes_every_check(#[case] name: &str, #[case] words: &[&str]) {
+    let report = grade_command(command(words), submission(name), Duration::from_secs(10)).await;
+    assert!(
+        report.all_passed(),
+        "{}",
+        report::render(&report, report::Format::Human)
+    );
+    assert_eq!(report.score(), report.max_score());
+}
+
+#[rstest]
+#[case::counter_per_handler("counter-per-handler", &["stage1.hits-consecutive"])]
+#[case::only_root_counted("only-root-counted", &["stage1.any-path-counts"])]
+#[case::only_get_counted("only-get-counted", &["stage1.any-method-counts"])]
+#[case::lost_updates("lost-updates", &["stage1.concurrent-exact"])]
+#[case::no_save_on_sigterm("no-save-on-sigterm", &["stage2.restores-after-sigterm"])]
+#[case::never_exits_on_sigterm("never-exits-on-sigterm", &["stage2.exits-on-sigterm"])]
+#[case::no_restore(
+    "no-restore",
+    &["stage2.restores-after-sigint", "stage2.restores-after-sigterm", "stage3.login-survives-restart"]
+)]
+#[case::sessions_not_persisted("sessions-not-persisted", &["stage3.login-survives-restart"])]
+#[case::login_page_200("login-page-200", &["stage3.redirects-home"])]
+#[case::any_password("any-password", &["stage3.wrong-password"])]
+#[case::http_auth("http-auth", &["stage3.no-http-auth"])]
+#[case::not_httponly("not-httponly", &["stage3.session-cookie-httponly"])]
+#[case::predictable_session_id("predictable-session-id", &["stage3.session-id-random"])]
+#[case::logout_clears_cookie_only("logout-clears-cookie-only", &["stage3.logout-ends-session"])]
+#[case::crash_on_odd_cookie("crash-on-odd-cookie", &["stage3.odd-cookie-header"])]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_classic_mistake_fails_exactly_its_check(
+    #[case] mistake: &str,
+    #[case] expected: &[&str],
+) {
+    let words = command(&["python3", "server.py", "{port}", "--mistake", mistake]);
+    let report = grade_command(words, submission("threaded"), Duration::from_secs(10)).await;
+    let rendered = report::render(&report, report::Format::Human);
+    assert_eq!(ids_with(&report, Status::Failed), expected, "{rendered}");
+    let first_stage = report
+        .checks
+        .iter()
+        .find(|check| check.id == expected[0])
+        .map(|check| check.stage)
+        .unwrap();
+    for check in report
+        .checks
+        .iter()
+        .filter(|check| check.stage < first_stage)
+    {
+        assert_eq!(
+            check.status,
+            Status::Passed,
+            "{} of an earlier stage: {rendered}",
+            check.id
+        );
+    }
+    for check in report
+        .checks
+        .iter()
+        .filter(|check| check.status == Status::Failed)
+    {
+        let failure = check.failure.as_ref().unwrap();
+        assert!(
+            !failure.message.is_empty() && check.hint.contains("exercises.md"),
+            "{rendered}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grader_run_leaves_no_process_behind_not_even_a_grandchild() {
+    let scratch = tempfile::tempdir().unwrap();
+    let pid_file = scratch.path().join("pids");
+    let words = command(&[
+        "python3",
+        "server.py",
+        "{port}",
+        "--spawn-child",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+    ]);
+    let report = grade_command(words, submission("threaded"), Duration::from_secs(10)).await;
+    assert!(
+        report.all_passed(),
+        "{}",
+        report::render(&report, report::Format::Human)
+    );
+    let pids = recorded_pids(&pid_file);
+    assert!(
+        pids.len() >= 2 * 6,
+        "every start recorded its pid and its child's: {pids:?}"
+    );
+    let survivors: Vec<_> = pids.into_iter().filter(|pid| alive(*pid)).collect();
+    assert!(
+        survivors.is_empty(),
+        "still running after grading: {survivors:?}"
+    );
+}
+
+/// A misbehaving program, and words the failure must contain. Each runs behind a wrapper that
+/// records its pid (`exec` keeps it), so the test can prove nothing survives the run.
+#[rstest]
+#[case::never_listens(&["python3", "-c", "import time; time.sleep(600)"], "did not listen on 127.0.0.1")]
+#[case::exits_at_once(&["python3", "-c", "print('bye'); raise SystemExit(3)"], "exited (exit status: 3) before it listened")]
+#[case::hangs_on_every_request(
+    &["python3", "-c", "import socket,sys\ns=socket.create_server(('127.0.0.1', int(sys.argv[1])))\nc=[s.accept() for _ in range(99)]", "{port}"],
+    "got no answer within 5 s"
+)]
+#[case::floods_its_output(&["yes", "flooding the grader"], "did not listen on 127.0.0.1")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
+    #[case] words: &[&str],
+    #[case] reason: &str,
+) {
+    let scratch = tempfile::tempdir().unwrap();
+    let pid_file = scratch.path().join("pids");
+    let wrapper = format!("echo $$ >> '{}'; exec \"$@\"", pid_file.display());
+    let mut wrapped = command(&["sh", "-c", &wrapper, "sh"]);
+    wrapped.extend(command(words));
+    let report = grade_command(wrapped, submission("threaded"), Duration::from_secs(2)).await;
+    let rendered = report::render(&report, report::Format::Human);
+    assert!(report.error.is_none(), "the grader itself ran: {rendered}");
+    assert_eq!(
+        ids_with(&report, Status::Failed),
+        ["stage1.listens"],
+        "{rendered}"
+    );
+    assert_eq!(
+        ids_with(&report, Status::Passed),
+        Vec::<&str>::new(),
+        "{rendered}"
+    );
+    let listens = &report.checks[0];
+    let message = &listens.failure.as_ref().unwrap().message;
+    assert!(
+        message.contains(reason),
+        "{message:?} should say {reason:?}"
+    );
+    if words[0] == "yes" {
+        let tail = listens.output_tail.as_deref().unwrap_or_default();
+        assert!(
+            tail.contains("flooding the grader") && tail.contains("[output capped:"),
+            "{tail}"
+        );
+        assert!(
+            tail.len() < 4096,
+            "the tail shown is bounded: {} bytes",
+            tail.len()
+        );
+    }
+    for format in [
+        report::Format::Json,
+        report::Format::Junit,
+        report::Format::Gradescope,
+    ] {
+        assert!(report::render(&report, format).contains("stage1.listens"));
+    }
+    let pids = recorded_pids(&pid_file);
+    assert!(!pids.is_empty(), "the wrapper ran");
+    let survivors: Vec<_> = pids.into_iter().filter(|pid| alive(*pid)).collect();
+    assert!(
+        survivors.is_empty(),
+        "still running after grading: {survivors:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_does_not_exist_fails_the_start_with_its_name() {
+    let words = command(&["no-such-program-session-lab", "{port}"]);
+    let report = grade_command(words, submission("threaded"), Duration::from_secs(2)).await;
+    assert_eq!(ids_with(&report, Status::Failed), ["stage1.listens"]);
+    let message = &report.checks[0].failure.as_ref().unwrap().message;
+    assert!(
+        message.contains("cannot run `no-such-program-session-lab`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn reports_follow_their_formats() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let words = command(&[
+        "python3",
+        "server.py",
+        "{port}",
+        "--mistake",
+        "not-httponly",
+    ]);
+    let report = runtime.block_on(grade_command(
+        words,
+        submission("threaded"),
+        Duration::from_secs(10),
+    ));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&report::render(&report, report::Format::Json)).unwrap();
+    assert_eq!(json["stage"], 3);
+    assert_eq!(json["max_score"], 23);
+    assert_eq!(json["score"], 22);
+    let failed = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "failed")
+        .unwrap();
+    assert_eq!(failed["id"], "stage3.session-cookie-httponly");
+    for field in [
+        "stage",
+        "title",
+        "message",
+        "expected",
+        "actual",
+        "hint",
+        "duration_ms",
+    ] {
+        assert!(!failed[field].is_null(), "{field} in {failed}");
+    }
+
+    let gradescope: serde_json::Value =
+        serde_json::from_str(&report::render(&report, report::Format::Gradescope)).unwrap();
+    assert_eq!(gradescope["score"], 22);
+    let tests = gradescope["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 23);
+    for test in tests {
+        for field in ["name", "number", "score", "max_score", "status", "output"] {
+            assert!(!test[field].is_null(), "{field} in {test}");
+        }
+    }
+    assert_eq!(tests.iter().filter(|t| t["status"] == "failed").count(), 1);
+
+    let junit = report::render(&report, report::Format::Junit);
+    assert_eq!(junit.matches("<testcase ").count(), 23);
+    assert_eq!(junit.matches("<testsuite ").count(), 3);
+    assert_eq!(junit.matches("<failure").count(), 1);
+    assert!(junit.contains("lacks HttpOnly"));
+}
