@@ -147,10 +147,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.users = Users::from_file(path)?;
     }
     runtime()?.block_on(async {
+        // Listen for the signals before anyone can learn the address: a SIGTERM sent the
+        // moment the port opens must still mean a graceful stop, not the default death.
+        let stop_signal = stop_signal()?;
         let running = server::start(config).await?;
         println!("session-lab listening on http://{}", running.addr());
         std::io::stdout().flush().ok();
-        let signal = wait_for_stop_signal().await?;
+        let signal = stop_signal.await;
         match running.stop(signal).await {
             Ok(()) => Ok(ExitCode::SUCCESS),
             Err(error) => {
@@ -161,13 +164,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn wait_for_stop_signal() -> anyhow::Result<StopSignal> {
+/// Installs the SIGINT and SIGTERM handlers now; the future resolves at the first signal.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = StopSignal>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    Ok(tokio::select! {
-        _ = interrupt.recv() => StopSignal::Interrupt,
-        _ = terminate.recv() => StopSignal::Terminate,
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => StopSignal::Interrupt,
+            _ = terminate.recv() => StopSignal::Terminate,
+        }
     })
 }
 

@@ -92,10 +92,10 @@ impl Config {
 pub enum ServerError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("cannot listen on {addr}: {source}; choose another --port (0 picks a free one)")]
+    #[error("cannot listen on {addr}: {cause}; choose another --port (0 picks a free one)")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -132,13 +132,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
     persistence::Persistence::restore(&app, config.store.as_ref())?;
     let listener = TcpListener::bind(config.addr)
         .await
-        .map_err(|source| ServerError::Bind {
+        .map_err(|cause| ServerError::Bind {
             addr: config.addr,
-            source,
+            cause,
         })?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+    let addr = listener.local_addr().map_err(|cause| ServerError::Bind {
         addr: config.addr,
-        source,
+        cause,
     })?;
     let (stop_accepting, stop_rx) = watch::channel(false);
     let serving = tokio::spawn(serve(listener, app.clone(), stop_rx, config.shutdown_grace));

@@ -19,17 +19,15 @@ pub struct Users {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
-    #[error("cannot read the users file {path}: {source}")]
+    #[error("cannot read the users file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
-    #[error(
-        "the users file {path} is not a JSON object of username to argon2 PHC string: {source}"
-    )]
+    #[error("the users file {path} is not a JSON object of username to argon2 PHC string: {cause}")]
     Format {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error(
         "the users file {path} has a password for {user:?} that is not an argon2 PHC string ({reason}); make one with `session-lab hash-password`"
@@ -55,14 +53,14 @@ impl Default for Users {
 impl Users {
     /// Reads a JSON object `{"username": "$argon2id$…"}`, which replaces the built-in account.
     pub fn from_file(path: &Path) -> Result<Self, UsersError> {
-        let text = std::fs::read_to_string(path).map_err(|source| UsersError::Read {
+        let text = std::fs::read_to_string(path).map_err(|cause| UsersError::Read {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         let hashes: HashMap<String, String> =
-            serde_json::from_str(&text).map_err(|source| UsersError::Format {
+            serde_json::from_str(&text).map_err(|cause| UsersError::Format {
                 path: path.to_owned(),
-                source,
+                cause,
             })?;
         if hashes.is_empty() {
             return Err(UsersError::Empty {

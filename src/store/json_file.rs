@@ -47,10 +47,10 @@ impl JsonFileStore {
         }
     }
 
-    fn write_error(&self, source: std::io::Error) -> StoreError {
+    fn write_error(&self, cause: std::io::Error) -> StoreError {
         StoreError::Write {
             path: self.path.clone(),
-            source,
+            cause,
         }
     }
 }
@@ -60,17 +60,17 @@ impl Store for JsonFileStore {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
+            Err(cause) => {
                 return Err(StoreError::Read {
                     path: self.path.clone(),
-                    source,
+                    cause,
                 });
             }
         };
         let on_disk: OnDiskOwned =
-            serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt {
+            serde_json::from_slice(&bytes).map_err(|cause| StoreError::Corrupt {
                 path: self.path.clone(),
-                source,
+                cause,
             })?;
         if on_disk.version != FORMAT_VERSION {
             return Err(StoreError::UnsupportedVersion {

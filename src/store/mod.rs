@@ -52,17 +52,17 @@ pub trait Store: Send + Sync + 'static {
 /// Why the state could not be loaded or saved. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot read the state file {path}: {source}")]
+    #[error("cannot read the state file {path}: {cause}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
-        "the state file {path} is corrupt ({source}); it was left untouched: repair or move it away to start fresh"
+        "the state file {path} is corrupt ({cause}); it was left untouched: repair or move it away to start fresh"
     )]
     Corrupt {
         path: PathBuf,
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
     #[error(
         "the state file {path} has format version {found}, this server reads version {expected}"
@@ -72,9 +72,9 @@ pub enum StoreError {
         found: u64,
         expected: u64,
     },
-    #[error("cannot write the state file {path}: {source}")]
+    #[error("cannot write the state file {path}: {cause}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }

@@ -1,0 +1,279 @@
+//! The `session-lab` binary as users meet it: exit codes, messages, and the report that is
+//! written whatever happens.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
+
+/// Runs the binary to completion, killing it if it takes longer than `limit`.
+fn run(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("session-lab {args:?} ran longer than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn grading_without_a_command_is_a_usage_error() {
+    let output = run(&["grade"], Duration::from_secs(10));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn a_missing_submission_directory_still_writes_a_report_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let output = run(
+        &[
+            "grade",
+            "--format",
+            "json",
+            "--output",
+            report.to_str().unwrap(),
+            "--dir",
+            "/no/such/submission",
+            "--",
+            "python3",
+            "server.py",
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(
+        json["error"]
+            .as_str()
+            .unwrap()
+            .contains("/no/such/submission"),
+        "{json}"
+    );
+    assert_eq!(json["score"], 0);
+    assert!(json["max_score"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_submission_that_never_starts_fails_with_exit_1_and_a_junit_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("junit.xml");
+    let output = run(
+        &[
+            "grade",
+            "--stage",
+            "1",
+            "--format",
+            "junit",
+            "--output",
+            report.to_str().unwrap(),
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--",
+            "python3",
+            "-c",
+            "raise SystemExit(1)",
+        ],
+        Duration::from_secs(20),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        xml.contains("stage1.listens") && xml.contains("<failure"),
+        "{xml}"
+    );
+    let progress = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        progress.contains("✗ stage1.listens"),
+        "progress goes to stdout: {progress}"
+    );
+    assert!(
+        !progress.contains('\u{1b}'),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_string_the_users_file_accepts() {
+    let mut child = Command::new(BIN)
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"tea party\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    std::fs::write(&users, serde_json::json!({ "hatter": hash }).to_string()).unwrap();
+    let accounts = session_lab::server::users::Users::from_file(&users).unwrap();
+    assert!(accounts.verify("hatter", "tea party"));
+    assert!(!accounts.verify("hatter", "tea party\n"));
+}
+
+#[test]
+fn a_users_file_with_a_plain_password_stops_serve_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    std::fs::write(&users, r#"{"alice": "wonderland"}"#).unwrap();
+    let output = run(
+        &["serve", "--port", "0", "--users", users.to_str().unwrap()],
+        Duration::from_secs(10),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains(users.to_str().unwrap()),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// Starts `serve` and returns it with the address it printed.
+fn serve(args: &[&str], dir: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(["--port", "0"])
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("session-lab listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+#[test]
+fn serve_prints_its_address_and_exits_0_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = serve(&[], dir.path());
+    assert!(addr.starts_with("http://127.0.0.1:"), "{addr}");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "still running 5 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[cfg(feature = "stage2")]
+mod persistence_failures {
+    use super::*;
+
+    #[test]
+    fn a_corrupt_state_file_stops_the_server_naming_it_and_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("sessions.json");
+        let corrupt = b"{\"version\": 1, \"hits\": 12, \"sessi";
+        std::fs::write(&state, corrupt).unwrap();
+        let output = run(
+            &["serve", "--port", "0", "--state", state.to_str().unwrap()],
+            Duration::from_secs(10),
+        );
+        assert_eq!(output.status.code(), Some(2));
+        let message = stderr(&output);
+        assert!(
+            message.contains(state.to_str().unwrap()) && message.contains("corrupt"),
+            "{message}"
+        );
+        assert!(
+            message.contains("line 1 column"),
+            "the parse error is given: {message}"
+        );
+        assert_eq!(std::fs::read(&state).unwrap(), corrupt);
+    }
+
+    #[test]
+    fn an_unwritable_state_path_is_an_error_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        for state in [
+            dir.path().join("missing-dir/sessions.json"),
+            dir.path().to_owned(),
+        ] {
+            let output = run(
+                &["serve", "--port", "0", "--state", state.to_str().unwrap()],
+                Duration::from_secs(10),
+            );
+            assert_eq!(output.status.code(), Some(2), "{state:?}");
+            let message = stderr(&output);
+            assert!(
+                message.contains("the state file") && message.contains(state.to_str().unwrap()),
+                "{message}"
+            );
+            assert_eq!(
+                message.matches("(os error").count(),
+                1,
+                "the cause once: {message}"
+            );
+        }
+    }
+}
+
+/// The binary is graded like any submission, and passes every check of its stages.
+#[cfg(feature = "stage1")]
+#[test]
+fn the_reference_binary_passes_the_grader() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = session_lab::server::STAGE.to_string();
+    let output = run(
+        &[
+            "grade",
+            "--stage",
+            &stage,
+            "--format",
+            "json",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--",
+            BIN,
+            "serve",
+            "--port",
+            "{port}",
+        ],
+        Duration::from_secs(60),
+    );
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{json:#}");
+    assert_eq!(json["score"], json["max_score"]);
+}
