@@ -1,0 +1,636 @@
+//! The reference server beyond what the conformance checks demand of students: request
+//! limits, security defaults, header snapshots and persistence under restarts and kills.
+
+use reqwest::StatusCode;
+use session_lab::server::{self, Config, RunningServer, StopSignal};
+use session_lab::store::JsonFileStore;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A reference server on a free port with its state in a temporary directory.
+struct Reference {
+    running: Option<RunningServer>,
+    config: Config,
+    dir: TempDir,
+    client: reqwest::Client,
+}
+
+impl Reference {
+    async fn start(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+        config.store = Arc::new(JsonFileStore::new(dir.path().join("sessions.json")));
+        adjust(&mut config);
+        let running = server::start(config.clone()).await.unwrap();
+        config.addr = running.addr();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        Self {
+            running: Some(running),
+            config,
+            dir,
+            client,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.config.addr)
+    }
+
+    fn server(&self) -> &RunningServer {
+        self.running.as_ref().unwrap()
+    }
+
+    async fn stop(&mut self, signal: StopSignal) {
+        self.running.take().unwrap().stop(signal).await.unwrap();
+        // A fresh pool: no connection may outlive the server it was made to.
+        self.client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+    }
+
+    async fn kill(&mut self) {
+        self.running.take().unwrap().kill().await;
+    }
+
+    async fn restart_after_stop(&mut self) {
+        self.running = Some(server::start(self.config.clone()).await.unwrap());
+    }
+
+    /// Sends raw bytes and returns everything the server answered before closing.
+    async fn raw(&self, request: &[u8]) -> String {
+        let mut stream = tokio::net::TcpStream::connect(self.config.addr)
+            .await
+            .unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+            .await
+            .expect("the server answered and closed")
+            .unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_16_kib_is_refused_with_413() {
+    let server = Reference::start(|_| {}).await;
+    let reply = server
+        .client
+        .post(server.url("/"))
+        .body(vec![b'x'; 16 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_malformed_request_gets_400_not_a_dropped_connection() {
+    let server = Reference::start(|_| {}).await;
+    let answer = server.raw(b"GARBAGE\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_cookie_header_that_is_not_utf8_is_no_error() {
+    let server = Reference::start(|_| {}).await;
+    let answer = server
+        .raw(b"GET / HTTP/1.1\r\nHost: x\r\nCookie: sid=\xff\xfe; \x80=\x81\r\nConnection: close\r\n\r\n")
+        .await;
+    let status: u16 = answer[9..12].parse().unwrap();
+    assert!(status < 500, "{answer}");
+}
+
+#[tokio::test]
+async fn an_oversized_request_head_is_refused_not_read_forever() {
+    let server = Reference::start(|_| {}).await;
+    let mut request = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    request.extend(vec![b'a'; 128 * 1024]);
+    request.extend(b"\r\n\r\n");
+    let answer = server.raw(&request).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "{}",
+        &answer[..answer.len().min(80)]
+    );
+}
+
+#[cfg(not(feature = "stage3"))]
+#[tokio::test]
+async fn before_login_exists_other_paths_are_404_and_other_methods_405() {
+    let server = Reference::start(|_| {}).await;
+    let missing = server.client.get(server.url("/nope")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let post = server.client.post(server.url("/")).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
+}
+
+#[cfg(feature = "stage2")]
+mod persistence {
+    use super::*;
+
+    async fn hits(server: &Reference) -> u64 {
+        // Before stage 3 `/` is public; from stage 3 it needs a login, so read the file instead.
+        server.server().wait_for_flush().await;
+        let text = std::fs::read_to_string(server.dir.path().join("sessions.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["hits"]
+            .as_u64()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_periodic_flush_makes_a_hard_kill_lose_nothing_flushed() {
+        let mut server =
+            Reference::start(|config| config.flush_interval = Duration::from_millis(20)).await;
+        for _ in 0..5 {
+            server.client.get(server.url("/")).send().await.unwrap();
+        }
+        assert_eq!(hits(&server).await, 5);
+        server.kill().await;
+        server.restart_after_stop().await;
+        server.client.get(server.url("/")).send().await.unwrap();
+        assert_eq!(hits(&server).await, 6);
+    }
+
+    #[tokio::test]
+    async fn the_state_file_is_versioned_json_a_person_can_read() {
+        let mut server = Reference::start(|_| {}).await;
+        server.client.get(server.url("/")).send().await.unwrap();
+        server.stop(StopSignal::Interrupt).await;
+        let text = std::fs::read_to_string(server.dir.path().join("sessions.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["version"], 1);
+        assert_eq!(json["hits"], 1);
+        assert_eq!(json["sessions"], serde_json::json!([]));
+    }
+}
+
+#[cfg(feature = "stage3")]
+mod login {
+    use super::*;
+    use rstest::rstest;
+    use session_lab::clock::{Clock, FrozenClock};
+
+    async fn log_in(
+        server: &Reference,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let mut request = server.client.post(server.url("/login")).form(form);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    fn session_id(reply: &reqwest::Response) -> String {
+        let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
+        set_cookie
+            .strip_prefix("sid=")
+            .and_then(|rest| rest.split(';').next())
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn get_home(server: &Reference, sid: &str) -> reqwest::Response {
+        server
+            .client
+            .get(server.url("/"))
+            .header("cookie", format!("sid={sid}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    const ALICE: [(&str, &str); 2] = [("username", "alice"), ("password", "wonderland")];
+
+    #[tokio::test]
+    async fn the_session_cookie_is_httponly_samesite_lax_site_wide() {
+        let server = Reference::start(|_| {}).await;
+        let reply = log_in(&server, &ALICE, None).await;
+        let set_cookie = reply.headers()["set-cookie"].to_str().unwrap().to_owned();
+        insta::with_settings!({
+            snapshot_path => "../snapshots",
+            prepend_module_to_snapshot => false,
+            filters => vec![(r"sid=[A-Za-z0-9_-]{32}", "sid=[32 base64url characters: 192 random bits]")],
+        }, {
+            insta::assert_snapshot!("session_set_cookie", set_cookie);
+        });
+    }
+
+    #[tokio::test]
+    async fn with_secure_the_session_cookie_is_secure() {
+        let server = Reference::start(|config| config.secure_cookies = true).await;
+        let reply = log_in(&server, &ALICE, None).await;
+        assert!(
+            reply.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("; Secure")
+        );
+    }
+
+    #[tokio::test]
+    async fn the_redirect_to_login_remembers_the_page_asked_for() {
+        let server = Reference::start(|_| {}).await;
+        let reply = server
+            .client
+            .get(server.url("/private/page?x=1"))
+            .send()
+            .await
+            .unwrap();
+        let mut head = format!("{:?} {}\n", reply.version(), reply.status());
+        for (name, value) in reply.headers() {
+            if name != "date" {
+                head.push_str(&format!("{name}: {}\n", value.to_str().unwrap()));
+            }
+        }
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!("redirect_to_login_head", head);
+        });
+    }
+
+    #[rstest]
+    #[case::a_local_path("/private/page?x=1", "/private/page?x=1")]
+    #[case::another_host("//evil.example/", "/")]
+    #[case::a_scheme("https://evil.example/", "/")]
+    #[case::a_backslash("/\\evil.example", "/")]
+    #[case::a_relative_path("evil", "/")]
+    #[case::nothing("", "/")]
+    #[tokio::test]
+    async fn login_follows_next_only_to_a_local_path(#[case] next: &str, #[case] location: &str) {
+        let server = Reference::start(|_| {}).await;
+        let reply = log_in(&server, &[ALICE[0], ALICE[1], ("next", next)], None).await;
+        assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+        assert_eq!(reply.headers()["location"], location);
+    }
+
+    #[tokio::test]
+    async fn the_login_form_carries_only_a_local_next() {
+        let server = Reference::start(|_| {}).await;
+        let local = server
+            .client
+            .get(server.url("/login?next=%2Fa%3Fb%3D1"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            local
+                .text()
+                .await
+                .unwrap()
+                .contains(r#"name="next" value="/a?b=1""#)
+        );
+        let foreign = server
+            .client
+            .get(server.url("/login?next=https://evil.example/"))
+            .send()
+            .await
+            .unwrap();
+        assert!(!foreign.text().await.unwrap().contains("evil.example"));
+    }
+
+    #[rstest]
+    #[case::invalid_utf8("application/x-www-form-urlencoded", b"username=%FF&password=x".to_vec(), StatusCode::BAD_REQUEST)]
+    #[case::missing_password("application/x-www-form-urlencoded", b"username=alice".to_vec(), StatusCode::BAD_REQUEST)]
+    #[case::json("application/json", br#"{"username":"alice"}"#.to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE)]
+    #[tokio::test]
+    async fn a_bad_login_body_is_a_4xx(
+        #[case] content_type: &str,
+        #[case] body: Vec<u8>,
+        #[case] status: StatusCode,
+    ) {
+        let server = Reference::start(|_| {}).await;
+        let reply = server
+            .client
+            .post(server.url("/login"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), status);
+    }
+
+    #[tokio::test]
+    async fn a_chunked_login_body_over_the_limit_is_413() {
+        let server = Reference::start(|_| {}).await;
+        let mut request = b"POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+            Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+        for _ in 0..20 {
+            request.extend(b"400\r\n");
+            request.extend([b'a'; 1024]);
+            request.extend(b"\r\n");
+        }
+        request.extend(b"0\r\n\r\n");
+        let answer = server.raw(&request).await;
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_login_replaces_a_session_id_planted_before_it() {
+        let server = Reference::start(|_| {}).await;
+        let planted = session_id(&log_in(&server, &ALICE, None).await);
+        let fresh = session_id(&log_in(&server, &ALICE, Some(&format!("sid={planted}"))).await);
+        assert_ne!(planted, fresh);
+        assert_eq!(
+            get_home(&server, &planted).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(get_home(&server, &fresh).await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn an_idle_session_expires_by_the_clock_and_use_keeps_it_alive() {
+        let clock = Arc::new(FrozenClock::at(std::time::SystemTime::now()));
+        let injected: Arc<dyn Clock> = clock.clone();
+        let server = Reference::start(|config| {
+            config.clock = injected;
+            config.session_idle = Duration::from_secs(600);
+        })
+        .await;
+        let sid = session_id(&log_in(&server, &ALICE, None).await);
+        clock.advance(Duration::from_secs(590));
+        assert_eq!(get_home(&server, &sid).await.status(), StatusCode::OK);
+        clock.advance(Duration::from_secs(590));
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::OK,
+            "use refreshed it"
+        );
+        clock.advance(Duration::from_secs(601));
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+
+    #[tokio::test]
+    async fn anonymous_traffic_and_failed_logins_store_no_session() {
+        let mut server = Reference::start(|_| {}).await;
+        for i in 0..20 {
+            server
+                .client
+                .get(server.url(&format!("/page/{i}")))
+                .send()
+                .await
+                .unwrap();
+            log_in(
+                &server,
+                &[("username", "alice"), ("password", "nope")],
+                Some("sid=forged"),
+            )
+            .await;
+        }
+        server.stop(StopSignal::Terminate).await;
+        let text = std::fs::read_to_string(server.dir.path().join("sessions.json")).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["sessions"], serde_json::json!([]));
+        assert_eq!(json["hits"], 40);
+    }
+
+    #[tokio::test]
+    async fn a_replayed_cookie_is_refused_after_logout_even_across_a_restart() {
+        let mut server = Reference::start(|_| {}).await;
+        let sid = session_id(&log_in(&server, &ALICE, None).await);
+        let logout = server
+            .client
+            .post(server.url("/logout"))
+            .header("cookie", format!("sid={sid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+        assert!(
+            logout.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
+        server.stop(StopSignal::Interrupt).await;
+        server.restart_after_stop().await;
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+}
+
+/// A model of the server checked after every step of random sequences of hits, logins,
+/// logouts, graceful restarts (SIGINT and SIGTERM paths), flushes and hard kills.
+#[cfg(feature = "stage3")]
+mod model {
+    use super::*;
+    use proptest::prelude::*;
+
+    const CLIENTS: usize = 3;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Hit(usize),
+        LogIn { client: usize, right_password: bool },
+        LogOut(usize),
+        Restart(StopSignal),
+        WaitForFlush,
+        Kill,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => (0..CLIENTS).prop_map(Step::Hit),
+            3 => (0..CLIENTS, any::<bool>()).prop_map(|(client, right_password)| Step::LogIn { client, right_password }),
+            1 => (0..CLIENTS).prop_map(Step::LogOut),
+            1 => prop_oneof![Just(StopSignal::Interrupt), Just(StopSignal::Terminate)].prop_map(Step::Restart),
+            1 => Just(Step::WaitForFlush),
+            1 => Just(Step::Kill),
+        ]
+    }
+
+    /// What the server must hold. `durable_*` is what a kill cannot take away.
+    #[derive(Debug, Default)]
+    struct Model {
+        hits: u64,
+        durable_hits: u64,
+        sessions: [Option<String>; CLIENTS],
+        /// Whether a client's login state changed since it was last saved.
+        unsaved: [bool; CLIENTS],
+    }
+
+    impl Model {
+        fn saved(&mut self) {
+            self.durable_hits = self.hits;
+            self.unsaved = [false; CLIENTS];
+        }
+    }
+
+    async fn get_home(server: &Reference, sid: Option<&str>) -> (StatusCode, Option<u64>) {
+        let mut request = server.client.get(server.url("/"));
+        if let Some(sid) = sid {
+            request = request.header("cookie", format!("sid={sid}"));
+        }
+        let reply = request.send().await.unwrap();
+        let status = reply.status();
+        let body = reply.text().await.unwrap();
+        (status, session_lab::checks::page::hits(&body))
+    }
+
+    /// The server's count, read by a throwaway login (two requests: the login and the page).
+    async fn observe_hits(server: &Reference) -> u64 {
+        let login = server
+            .client
+            .post(server.url("/login"))
+            .form(&[("username", "alice"), ("password", "wonderland")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap();
+        let sid = cookie
+            .strip_prefix("sid=")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        get_home(server, Some(&sid)).await.1.unwrap()
+    }
+
+    async fn run(steps: Vec<Step>) -> Result<(), TestCaseError> {
+        let mut server =
+            Reference::start(|config| config.flush_interval = Duration::from_millis(15)).await;
+        let mut model = Model::default();
+        for step in steps {
+            match step {
+                Step::Hit(client) => {
+                    let (status, hits) = get_home(&server, model.sessions[client].as_deref()).await;
+                    model.hits += 1;
+                    if model.sessions[client].is_some() {
+                        prop_assert_eq!(status, StatusCode::OK);
+                        prop_assert_eq!(hits, Some(model.hits));
+                    } else {
+                        prop_assert_eq!(status, StatusCode::SEE_OTHER);
+                    }
+                }
+                Step::LogIn {
+                    client,
+                    right_password,
+                } => {
+                    let password = if right_password {
+                        "wonderland"
+                    } else {
+                        "wrong"
+                    };
+                    let mut request = server
+                        .client
+                        .post(server.url("/login"))
+                        .form(&[("username", "alice"), ("password", password)]);
+                    if let Some(sid) = &model.sessions[client] {
+                        request = request.header("cookie", format!("sid={sid}"));
+                    }
+                    let reply = request.send().await.unwrap();
+                    model.hits += 1;
+                    if right_password {
+                        prop_assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+                        let cookie = reply.headers()["set-cookie"].to_str().unwrap();
+                        let sid = cookie
+                            .strip_prefix("sid=")
+                            .unwrap()
+                            .split(';')
+                            .next()
+                            .unwrap()
+                            .to_owned();
+                        prop_assert_ne!(
+                            Some(&sid),
+                            model.sessions[client].as_ref(),
+                            "a fresh id at every login"
+                        );
+                        model.sessions[client] = Some(sid);
+                        model.unsaved[client] = true;
+                    } else {
+                        prop_assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+                    }
+                }
+                Step::LogOut(client) => {
+                    let mut request = server.client.post(server.url("/logout"));
+                    if let Some(sid) = &model.sessions[client] {
+                        request = request.header("cookie", format!("sid={sid}"));
+                    }
+                    let reply = request.send().await.unwrap();
+                    model.hits += 1;
+                    prop_assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+                    if let Some(old) = model.sessions[client].take() {
+                        model.unsaved[client] = true;
+                        let (status, _) = get_home(&server, Some(&old)).await;
+                        model.hits += 1;
+                        prop_assert_eq!(status, StatusCode::SEE_OTHER, "the old cookie is dead");
+                    }
+                }
+                Step::Restart(signal) => {
+                    server.stop(signal).await;
+                    server.restart_after_stop().await;
+                    model.saved();
+                }
+                Step::WaitForFlush => {
+                    server.server().wait_for_flush().await;
+                    model.saved();
+                }
+                Step::Kill => {
+                    server.kill().await;
+                    // Starting again proves the file the kill left behind is readable.
+                    server.restart_after_stop().await;
+                    let observed = observe_hits(&server).await;
+                    prop_assert!(
+                        model.durable_hits + 2 <= observed && observed <= model.hits + 2,
+                        "after a kill: {} hits, flushed {} , at most {}",
+                        observed - 2,
+                        model.durable_hits,
+                        model.hits
+                    );
+                    model.hits = observed;
+                    for client in 0..CLIENTS {
+                        let (status, _) =
+                            get_home(&server, model.sessions[client].as_deref()).await;
+                        model.hits += 1;
+                        let logged_in = status == StatusCode::OK;
+                        if model.unsaved[client] {
+                            // Changed after the last save: either outcome is within the loss a kill allows.
+                            if !logged_in {
+                                model.sessions[client] = None;
+                            }
+                        } else {
+                            prop_assert_eq!(
+                                logged_in,
+                                model.sessions[client].is_some(),
+                                "client {}",
+                                client
+                            );
+                        }
+                    }
+                    model.saved();
+                    // The logins of the observation and the clients' views since are not flushed.
+                    model.durable_hits = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn restarts_lose_nothing_and_kills_lose_at_most_the_unflushed(steps in prop::collection::vec(step(), 1..14)) {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            runtime.block_on(run(steps))?;
+        }
+    }
+}
