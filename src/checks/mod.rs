@@ -431,6 +431,19 @@ mod tests {
         }
     }
 
+    /// exercises.md and the checks never disagree: every check is named there, and every
+    /// section a hint points to exists.
+    #[test]
+    fn exercises_md_names_every_check_and_every_section_hints_point_to() {
+        let exercises = include_str!("../../exercises.md");
+        for check in all() {
+            assert!(exercises.contains(&format!("`{}`", check.id)), "exercises.md does not name {}", check.id);
+            for section in check.hint.split('“').skip(1).filter_map(|rest| rest.split('”').next()) {
+                assert!(exercises.contains(&format!("\n## {section}\n")), "{} points to a missing section “{section}”", check.id);
+            }
+        }
+    }
+
     #[test]
     fn only_selects_one_stage_plus_the_start() {
         let ids: Vec<_> = select(Stages::Only(2)).iter().map(|c| c.id).collect();
