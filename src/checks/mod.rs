@@ -437,9 +437,22 @@ mod tests {
     fn exercises_md_names_every_check_and_every_section_hints_point_to() {
         let exercises = include_str!("../../exercises.md");
         for check in all() {
-            assert!(exercises.contains(&format!("`{}`", check.id)), "exercises.md does not name {}", check.id);
-            for section in check.hint.split('“').skip(1).filter_map(|rest| rest.split('”').next()) {
-                assert!(exercises.contains(&format!("\n## {section}\n")), "{} points to a missing section “{section}”", check.id);
+            assert!(
+                exercises.contains(&format!("`{}`", check.id)),
+                "exercises.md does not name {}",
+                check.id
+            );
+            for section in check
+                .hint
+                .split('“')
+                .skip(1)
+                .filter_map(|rest| rest.split('”').next())
+            {
+                assert!(
+                    exercises.contains(&format!("\n## {section}\n")),
+                    "{} points to a missing section “{section}”",
+                    check.id
+                );
             }
         }
     }
