@@ -3,7 +3,7 @@
 //! A grader that is too strict is as broken as one that is too lenient.
 
 use rstest::rstest;
-use session_lab::checks::{Credentials, Stages, Status};
+use session_lab::checks::{Credentials, LAST_STAGE, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
@@ -23,7 +23,7 @@ async fn grade_command(words: Vec<String>, dir: PathBuf, start_timeout: Duration
     let mut spec = CommandSpec::new(words, dir);
     spec.start_timeout = start_timeout;
     let options = GradeOptions {
-        stages: Stages::UpTo(3),
+        stages: Stages::UpTo(LAST_STAGE),
         spec,
         credentials: Credentials::default(),
     };
@@ -92,6 +92,16 @@ async fn a_correct_solution_passes_every_check(#[case] name: &str, #[case] words
 #[case::predictable_session_id("predictable-session-id", &["stage3.session-id-random"])]
 #[case::logout_clears_cookie_only("logout-clears-cookie-only", &["stage3.logout-ends-session"])]
 #[case::crash_on_odd_cookie("crash-on-odd-cookie", &["stage3.odd-cookie-header"])]
+#[case::cookies_behind_login("cookies-behind-login", &["stage4.cookies-public"])]
+#[case::grover_max_age("grover-max-age", &["stage4.grover-session-cookie"])]
+#[case::expires_rfc850("expires-rfc850", &["stage4.cookiemonster-expires"])]
+#[case::expires_asctime("expires-asctime", &["stage4.cookiemonster-expires"])]
+#[case::expires_dashed("expires-dashed", &["stage4.cookiemonster-expires"])]
+#[case::expires_iso8601("expires-iso8601", &["stage4.cookiemonster-expires"])]
+#[case::expires_local_time("expires-local-time", &["stage4.cookiemonster-expires"])]
+#[case::expires_7_days("expires-7-days", &["stage4.cookiemonster-expires"])]
+#[case::max_age_disagrees("max-age-disagrees", &["stage4.max-age-agrees"])]
+#[case::no_echo("no-echo", &["stage4.cookies-echo"])]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_classic_mistake_fails_exactly_its_check(
     #[case] mistake: &str,
@@ -259,9 +269,10 @@ fn reports_follow_their_formats() {
 
     let json: serde_json::Value =
         serde_json::from_str(&report::render(&report, report::Format::Json)).unwrap();
-    assert_eq!(json["stage"], 3);
-    assert_eq!(json["max_score"], 23);
-    assert_eq!(json["score"], 22);
+    let checks = session_lab::checks::all().len();
+    assert_eq!(json["stage"], LAST_STAGE);
+    assert_eq!(json["max_score"], checks);
+    assert_eq!(json["score"], checks - 1);
     let failed = json["checks"]
         .as_array()
         .unwrap()
@@ -283,9 +294,9 @@ fn reports_follow_their_formats() {
 
     let gradescope: serde_json::Value =
         serde_json::from_str(&report::render(&report, report::Format::Gradescope)).unwrap();
-    assert_eq!(gradescope["score"], 22);
+    assert_eq!(gradescope["score"], checks - 1);
     let tests = gradescope["tests"].as_array().unwrap();
-    assert_eq!(tests.len(), 23);
+    assert_eq!(tests.len(), checks);
     for test in tests {
         for field in ["name", "number", "score", "max_score", "status", "output"] {
             assert!(!test[field].is_null(), "{field} in {test}");
@@ -294,8 +305,11 @@ fn reports_follow_their_formats() {
     assert_eq!(tests.iter().filter(|t| t["status"] == "failed").count(), 1);
 
     let junit = report::render(&report, report::Format::Junit);
-    assert_eq!(junit.matches("<testcase ").count(), 23);
-    assert_eq!(junit.matches("<testsuite ").count(), 3);
+    assert_eq!(junit.matches("<testcase ").count(), checks);
+    assert_eq!(
+        junit.matches("<testsuite ").count(),
+        usize::from(LAST_STAGE)
+    );
     assert_eq!(junit.matches("<failure").count(), 1);
     assert!(junit.contains("lacks HttpOnly"));
 }

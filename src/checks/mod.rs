@@ -7,10 +7,12 @@
 //! or a timeout is that check's failure, never the end of the run.
 
 pub mod browser;
+pub mod cookie_date;
 pub mod page;
 mod stage1;
 mod stage2;
 mod stage3;
+mod stage4;
 
 use crate::target::{StopSignal, Stopped, Target};
 use browser::{Browser, Reply, SharedClient};
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(40);
 
 /// The highest stage any check belongs to.
-pub const LAST_STAGE: u8 = 3;
+pub const LAST_STAGE: u8 = 4;
 
 type RunFn = for<'a> fn(&'a mut Ctx) -> BoxFuture<'a, Result<(), Failure>>;
 
@@ -277,6 +279,7 @@ pub fn all() -> Vec<&'static Check> {
         .iter()
         .chain(stage2::CHECKS)
         .chain(stage3::CHECKS)
+        .chain(stage4::CHECKS)
         .collect()
 }
 

@@ -60,6 +60,11 @@ impl App {
                 &format!("Request bodies are limited to {MAX_BODY_BYTES} bytes."),
             );
         }
+        // Public in the stage-3 sense: no login needed.
+        #[cfg(feature = "stage4")]
+        if request.uri().path() == "/cookies" {
+            return super::cookies::respond(&request, self.clock.as_ref());
+        }
         #[cfg(feature = "stage3")]
         {
             login::route(self, request, hits).await

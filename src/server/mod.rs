@@ -5,6 +5,8 @@
 //! process would be. The binary's `serve` and the in-process tests both use this.
 
 mod app;
+#[cfg(feature = "stage4")]
+pub mod cookies;
 #[cfg(feature = "stage3")]
 pub mod login;
 mod pages;
@@ -35,7 +37,9 @@ use users::Users;
 pub use app::MAX_BODY_BYTES;
 
 /// The last stage this build implements (the highest `stageN` feature enabled), 0 for none.
-pub const STAGE: u8 = if cfg!(feature = "stage3") {
+pub const STAGE: u8 = if cfg!(feature = "stage4") {
+    4
+} else if cfg!(feature = "stage3") {
     3
 } else if cfg!(feature = "stage2") {
     2
