@@ -1,6 +1,7 @@
 //! session-lab: the executable specification of a staged HTTP-state exercise.
 //!
 //! - [`checks`]: the conformance checks, the contract of `exercises.md` in executable form.
+//! - [`client`]: `session-lab cookies`, a client that shows cookies and keeps a jar.
 //! - [`grade`]: `session-lab grade`, the checks run against a submission, and its reports.
 //! - [`server`]: the reference server, one cargo feature per stage (`stage1` … `stage3`).
 //! - [`store`]: where the server's state lives between runs.
@@ -8,6 +9,8 @@
 //! - [`clock`]: the time source, injectable so tests can freeze it.
 
 pub mod checks;
+#[cfg(feature = "stage5")]
+pub mod client;
 pub mod clock;
 pub mod grade;
 pub mod server;

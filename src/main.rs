@@ -35,6 +35,9 @@ enum Command {
     Serve(ServeArgs),
     /// Grade a submission: run the checks against the server command given after `--`.
     Grade(GradeArgs),
+    /// Show every cookie the sites set (following redirects), and keep them in a jar.
+    #[cfg(feature = "stage5")]
+    Cookies(CookiesArgs),
     /// Read a password on standard input and print its argon2id PHC string (for --users files).
     HashPassword,
 }
@@ -96,6 +99,48 @@ struct GradeArgs {
     command: Vec<String>,
 }
 
+#[cfg(feature = "stage5")]
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example: session-lab cookies --jar cookies.txt http://127.0.0.1:8080/cookies\n\n\
+The jar is a Netscape cookies.txt, as curl -b/-c, wget and Python's MozillaCookieJar use."
+)]
+struct CookiesArgs {
+    /// The pages to GET, in order, with one cookie store.
+    #[arg(required = true, value_name = "URL")]
+    urls: Vec<url::Url>,
+    /// Load cookies from this jar first, send back those that match, and save the jar after.
+    #[arg(long, value_name = "FILE")]
+    jar: Option<PathBuf>,
+    /// Save session cookies too (with expiry 0, as curl does); by default they end with the run.
+    #[arg(long)]
+    keep_session_cookies: bool,
+    #[arg(long, value_enum, default_value_t = CookiesFormat::Table)]
+    format: CookiesFormat,
+    /// Send requests for HOST to IP instead of looking it up (repeatable).
+    #[arg(long, value_name = "HOST=IP", value_parser = parse_resolve)]
+    resolve: Vec<(String, SocketAddr)>,
+}
+
+#[cfg(feature = "stage5")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum CookiesFormat {
+    Table,
+    Json,
+}
+
+#[cfg(feature = "stage5")]
+fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
+    let (host, ip) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not HOST=IP"))?;
+    let ip: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| format!("{ip:?} is not an IP address"))?;
+    // The port is ignored: requests go to the port of their URL.
+    Ok((host.to_owned(), SocketAddr::new(ip, 0)))
+}
+
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .parse()
@@ -119,6 +164,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Grade(args) => grade(args),
+        #[cfg(feature = "stage5")]
+        Command::Cookies(args) => cookies(args),
         Command::HashPassword => hash_password(),
     };
     match outcome {
@@ -233,6 +280,44 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_CHECK_FAILED
     }))
+}
+
+#[cfg(feature = "stage5")]
+fn cookies(args: CookiesArgs) -> anyhow::Result<ExitCode> {
+    use session_lab::client::{self, CookieClient, netscape};
+    let jar = match &args.jar {
+        Some(path) => netscape::load(path)?,
+        None => Default::default(),
+    };
+    let mut client = CookieClient::new(jar, &args.resolve)?;
+    let mut hops = Vec::new();
+    let mut failed = false;
+    runtime()?.block_on(async {
+        for url in &args.urls {
+            match client.visit(url.clone()).await {
+                Ok(visit) => hops.extend(visit),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    failed = true;
+                }
+            }
+        }
+    });
+    match args.format {
+        CookiesFormat::Table => print!(
+            "{}",
+            client::render::table(&hops, std::time::SystemTime::now())
+        ),
+        CookiesFormat::Json => print!("{}", client::render::json(&hops)),
+    }
+    if let Some(path) = &args.jar {
+        netscape::save(path, client.jar(), args.keep_session_cookies)?;
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn hash_password() -> anyhow::Result<ExitCode> {

@@ -37,7 +37,9 @@ use users::Users;
 pub use app::MAX_BODY_BYTES;
 
 /// The last stage this build implements (the highest `stageN` feature enabled), 0 for none.
-pub const STAGE: u8 = if cfg!(feature = "stage4") {
+pub const STAGE: u8 = if cfg!(feature = "stage5") {
+    5
+} else if cfg!(feature = "stage4") {
     4
 } else if cfg!(feature = "stage3") {
     3

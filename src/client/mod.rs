@@ -1,0 +1,224 @@
+//! `session-lab cookies`: a client that shows every cookie a site sets and keeps a jar.
+//!
+//! Redirects are followed here, one hop at a time, so that the cookies of every hop are seen
+//! and each request carries exactly what the RFC 6265 store ([`cookie_store`]) says it should.
+//! The jar on disk is a Netscape `cookies.txt` ([`netscape`]).
+
+pub mod netscape;
+pub mod render;
+
+use cookie_store::{CookieDomain, CookieExpiration, CookieStore};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+use url::Url;
+
+/// How many redirects one visit follows before it gives up.
+pub const MAX_REDIRECTS: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+    #[error("GET {url} failed: {cause}")]
+    Request { url: Url, cause: String },
+    #[error("{url} redirected more than {MAX_REDIRECTS} times; stopped there")]
+    TooManyRedirects { url: Url },
+}
+
+/// A cookie as one response set it, with the attributes that apply to it (RFC 6265 defaults
+/// filled in: the default path, host-only when there is no Domain).
+#[derive(Debug, Clone, Serialize)]
+pub struct SeenCookie {
+    pub name: String,
+    pub value: String,
+    pub domain: String,
+    pub host_only: bool,
+    pub path: String,
+    /// `None` for a session cookie.
+    #[serde(serialize_with = "serialize_time")]
+    pub expires: Option<SystemTime>,
+    pub secure: bool,
+    pub http_only: bool,
+    pub same_site: Option<String>,
+    /// Why the store refused it, when it did (a foreign Domain, an unparsable line …).
+    pub rejected: Option<String>,
+}
+
+fn serialize_time<S: serde::Serializer>(
+    time: &Option<SystemTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(time) => serializer.serialize_str(&render::utc(*time)),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// One request of a visit and what came back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hop {
+    pub url: Url,
+    pub status: u16,
+    /// The `Cookie` header sent, if any.
+    pub sent: Option<String>,
+    pub cookies: Vec<SeenCookie>,
+}
+
+/// A client with a cookie store.
+pub struct CookieClient {
+    http: reqwest::Client,
+    jar: CookieStore,
+}
+
+impl CookieClient {
+    /// `resolve` maps host names to addresses inside the client (no /etc/hosts needed).
+    pub fn new(jar: CookieStore, resolve: &[(String, SocketAddr)]) -> Result<Self, ClientError> {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("session-lab/", env!("CARGO_PKG_VERSION")));
+        for (host, addr) in resolve {
+            builder = builder.resolve(host, *addr);
+        }
+        let http = builder
+            .build()
+            .map_err(|error| ClientError::Setup(error.to_string()))?;
+        Ok(Self { http, jar })
+    }
+
+    pub fn jar(&self) -> &CookieStore {
+        &self.jar
+    }
+
+    /// GETs `url`, following redirects, storing every cookie set along the way.
+    pub async fn visit(&mut self, url: Url) -> Result<Vec<Hop>, ClientError> {
+        let mut hops = Vec::new();
+        let mut next = Some(url);
+        while let Some(url) = next.take() {
+            if hops.len() > MAX_REDIRECTS {
+                return Err(ClientError::TooManyRedirects { url });
+            }
+            let sent = self.cookie_header(&url);
+            let mut request = self.http.get(url.clone());
+            if let Some(cookie) = &sent {
+                request = request.header(COOKIE, cookie);
+            }
+            let response = request.send().await.map_err(|error| ClientError::Request {
+                url: url.clone(),
+                cause: error_chain(&error),
+            })?;
+            let cookies = response
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .map(|line| self.store(&String::from_utf8_lossy(line.as_bytes()), &url))
+                .collect();
+            let status = response.status();
+            if status.is_redirection() {
+                next = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|location| location.to_str().ok())
+                    .and_then(|location| url.join(location).ok());
+            }
+            hops.push(Hop {
+                url,
+                status: status.as_u16(),
+                sent,
+                cookies,
+            });
+        }
+        Ok(hops)
+    }
+
+    /// The `Cookie` header the store holds for `url`.
+    pub fn cookie_header(&self, url: &Url) -> Option<String> {
+        let pairs: Vec<String> = self
+            .jar
+            .get_request_values(url)
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    fn store(&mut self, line: &str, url: &Url) -> SeenCookie {
+        match cookie_store::Cookie::parse(line.to_owned(), url) {
+            Ok(cookie) => {
+                let mut seen = SeenCookie::from_stored(&cookie);
+                if let Err(error) = self.jar.insert(cookie.into_owned(), url) {
+                    seen.rejected = Some(error.to_string());
+                }
+                seen
+            }
+            Err(error) => SeenCookie::unparsed(line, url, error.to_string()),
+        }
+    }
+}
+
+impl SeenCookie {
+    fn from_stored(cookie: &cookie_store::Cookie<'_>) -> Self {
+        let (domain, host_only) = match &cookie.domain {
+            CookieDomain::HostOnly(host) => (host.clone(), true),
+            CookieDomain::Suffix(suffix) => (suffix.clone(), false),
+            CookieDomain::NotPresent | CookieDomain::Empty => (String::new(), true),
+        };
+        Self {
+            name: cookie.name().to_owned(),
+            value: cookie.value().to_owned(),
+            domain,
+            host_only,
+            path: String::from(&cookie.path),
+            expires: match &cookie.expires {
+                CookieExpiration::AtUtc(moment) => Some(SystemTime::from(*moment)),
+                CookieExpiration::SessionEnd => None,
+            },
+            secure: cookie.secure().unwrap_or(false),
+            http_only: cookie.http_only().unwrap_or(false),
+            same_site: cookie.same_site().map(|same_site| same_site.to_string()),
+            rejected: None,
+        }
+    }
+
+    /// What can be said of a line the RFC 6265 parser refused (or of an expired cookie).
+    fn unparsed(line: &str, url: &Url, reason: String) -> Self {
+        let raw = cookie::Cookie::parse(line.to_owned()).ok();
+        Self {
+            name: raw
+                .as_ref()
+                .map_or_else(|| line.to_owned(), |c| c.name().to_owned()),
+            value: raw
+                .as_ref()
+                .map(|c| c.value().to_owned())
+                .unwrap_or_default(),
+            domain: raw
+                .as_ref()
+                .and_then(|c| c.domain().map(str::to_owned))
+                .unwrap_or_else(|| url.host_str().unwrap_or_default().to_owned()),
+            host_only: raw.as_ref().is_none_or(|c| c.domain().is_none()),
+            path: raw
+                .as_ref()
+                .and_then(|c| c.path().map(str::to_owned))
+                .unwrap_or_default(),
+            expires: None,
+            secure: raw.as_ref().and_then(|c| c.secure()).unwrap_or(false),
+            http_only: raw.as_ref().and_then(|c| c.http_only()).unwrap_or(false),
+            same_site: raw
+                .as_ref()
+                .and_then(|c| c.same_site())
+                .map(|s| s.to_string()),
+            rejected: Some(reason),
+        }
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
