@@ -64,7 +64,12 @@ pub struct Hop {
     /// The `Cookie` header sent, if any.
     pub sent: Option<String>,
     pub cookies: Vec<SeenCookie>,
+    /// The start of a `text/plain` body: where a page like `/cookies` echoes what it received.
+    pub text: Option<String>,
 }
+
+/// How much of a text body a hop keeps.
+const TEXT_LIMIT: usize = 1024;
 
 /// A client with a cookie store.
 pub struct CookieClient {
@@ -123,11 +128,24 @@ impl CookieClient {
                     .and_then(|location| location.to_str().ok())
                     .and_then(|location| url.join(location).ok());
             }
+            let is_text = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.starts_with("text/plain"));
+            let text = if is_text {
+                let body = response.bytes().await.unwrap_or_default();
+                let kept = &body[..body.len().min(TEXT_LIMIT)];
+                Some(String::from_utf8_lossy(kept).into_owned())
+            } else {
+                None
+            };
             hops.push(Hop {
                 url,
                 status: status.as_u16(),
                 sent,
                 cookies,
+                text,
             });
         }
         Ok(hops)

@@ -1,7 +1,9 @@
 //! The Netscape `cookies.txt` jar: the format curl (`-b`/`-c`), wget and Python's
 //! `MozillaCookieJar` read and write. One cookie a line, seven tab-separated fields:
 //! domain, include-subdomains, path, secure, expiry (Unix seconds, 0 for a session cookie),
-//! name, value; `#HttpOnly_` before the domain marks an HttpOnly cookie.
+//! name, value; `#HttpOnly_` before the domain marks an HttpOnly cookie. Session cookies are
+//! written with expiry 0, as curl writes them (Python's own writer leaves the field empty; both
+//! are read).
 
 use cookie_store::{CookieDomain, CookieExpiration, CookieStore};
 use std::fmt::Write as _;
@@ -88,9 +90,13 @@ pub fn parse(text: &str, path: &Path) -> Result<CookieStore, JarError> {
         };
         let include_subdomains = flag(include_subdomains, "include-subdomains")?;
         let secure = flag(secure, "secure")?;
-        let expiry: i64 = expiry
-            .parse()
-            .map_err(|_| error(format!("the expiry {expiry:?} is not a number of seconds")))?;
+        // Python's MozillaCookieJar writes an empty expiry for a session cookie, curl a 0.
+        let expiry: i64 = match expiry {
+            "" => 0,
+            seconds => seconds
+                .parse()
+                .map_err(|_| error(format!("the expiry {seconds:?} is not a number of seconds")))?,
+        };
         let host = domain.trim_start_matches('.');
         let mut raw = cookie::Cookie::build((name.to_owned(), value.to_owned()))
             .path(cookie_path.to_owned())

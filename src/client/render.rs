@@ -66,6 +66,13 @@ pub fn table(hops: &[Hop], now: SystemTime) -> String {
         if let Some(sent) = &hop.sent {
             let _ = writeln!(out, "  sent: Cookie: {}", shorten(sent, 100));
         }
+        if let Some(text) = hop.text.as_deref().filter(|text| !text.trim().is_empty()) {
+            let _ = writeln!(
+                out,
+                "  text: {}",
+                shorten(&text.trim().replace('\n', " | "), 100)
+            );
+        }
         if hop.cookies.is_empty() {
             let _ = writeln!(out, "  (no cookies set)");
             continue;
