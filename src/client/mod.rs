@@ -151,12 +151,15 @@ impl CookieClient {
         Ok(hops)
     }
 
-    /// The `Cookie` header the store holds for `url`.
+    /// The `Cookie` header the store holds for `url`, in RFC 6265 §5.4 order: longer paths
+    /// first, then earlier-created first (the store keeps insertion order, and a replaced
+    /// cookie keeps its place, as its creation time is kept).
     pub fn cookie_header(&self, url: &Url) -> Option<String> {
-        let pairs: Vec<String> = self
-            .jar
-            .get_request_values(url)
-            .map(|(name, value)| format!("{name}={value}"))
+        let mut cookies = self.jar.matches(url);
+        cookies.sort_by_key(|cookie| std::cmp::Reverse(String::from(&cookie.path).len()));
+        let pairs: Vec<String> = cookies
+            .iter()
+            .map(|cookie| format!("{}={}", cookie.name(), cookie.value()))
             .collect();
         (!pairs.is_empty()).then(|| pairs.join("; "))
     }
@@ -165,7 +168,9 @@ impl CookieClient {
         match cookie_store::Cookie::parse(line.to_owned(), url) {
             Ok(cookie) => {
                 let mut seen = SeenCookie::from_stored(&cookie);
-                if let Err(error) = self.jar.insert(cookie.into_owned(), url) {
+                if let Some(reason) = names_a_top_level_domain(&cookie, url) {
+                    seen.rejected = Some(reason);
+                } else if let Err(error) = self.jar.insert(cookie.into_owned(), url) {
                     seen.rejected = Some(error.to_string());
                 }
                 seen
@@ -228,6 +233,19 @@ impl SeenCookie {
                 .map(|s| s.to_string()),
             rejected: Some(reason),
         }
+    }
+}
+
+/// RFC 6265 §5.3 step 5 refuses a Domain that is a public suffix. Without the public suffix
+/// list (it cannot be fetched here) this catches the top-level domains, such as `.org`.
+fn names_a_top_level_domain(cookie: &cookie_store::Cookie<'_>, url: &Url) -> Option<String> {
+    match &cookie.domain {
+        CookieDomain::Suffix(domain) if !domain.contains('.') && url.host_str() != Some(domain) => {
+            Some(format!(
+                "Domain={domain} is a top-level domain, which would reach every site under it"
+            ))
+        }
+        _ => None,
     }
 }
 
