@@ -168,7 +168,9 @@ impl CookieClient {
         match cookie_store::Cookie::parse(line.to_owned(), url) {
             Ok(cookie) => {
                 let mut seen = SeenCookie::from_stored(&cookie);
-                if let Some(reason) = names_a_top_level_domain(&cookie, url) {
+                let refusal = names_a_top_level_domain(&cookie, url)
+                    .or_else(|| breaks_its_name_prefix(&cookie));
+                if let Some(reason) = refusal {
                     seen.rejected = Some(reason);
                 } else if let Err(error) = self.jar.insert(cookie.into_owned(), url) {
                     seen.rejected = Some(error.to_string());
@@ -247,6 +249,23 @@ fn names_a_top_level_domain(cookie: &cookie_store::Cookie<'_>, url: &Url) -> Opt
         }
         _ => None,
     }
+}
+
+/// The cookie-name prefixes of RFC 6265bis §4.1.3: `__Secure-` needs Secure; `__Host-` needs
+/// Secure, no Domain and `Path=/`. A cookie that claims a prefix and breaks it is refused.
+fn breaks_its_name_prefix(cookie: &cookie_store::Cookie<'_>) -> Option<String> {
+    let name = cookie.name();
+    let secure = cookie.secure().unwrap_or(false);
+    if name.starts_with("__Secure-") && !secure {
+        return Some("a __Secure- cookie must be Secure".into());
+    }
+    if name.starts_with("__Host-") {
+        let host_only = matches!(cookie.domain, CookieDomain::HostOnly(_));
+        if !secure || !host_only || String::from(&cookie.path) != "/" {
+            return Some("a __Host- cookie must be Secure, have no Domain and Path=/".into());
+        }
+    }
+    None
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
