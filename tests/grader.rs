@@ -162,8 +162,8 @@ async fn a_grader_run_leaves_no_process_behind_not_even_a_grandchild() {
     );
     let pids = recorded_pids(&pid_file);
     assert!(
-        pids.len() >= 2 * 6,
-        "every start recorded its pid and its child's: {pids:?}"
+        pids.len() >= 2 * 2,
+        "the start and the restarts each recorded a pid and a child's: {pids:?}"
     );
     let survivors: Vec<_> = pids.into_iter().filter(|pid| alive(*pid)).collect();
     assert!(

@@ -19,8 +19,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use url::Url;
 
+/// The suite lives in the project's shared folder, beside the checkout (CI places a copy there).
 fn suite() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/http-state")
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/http-state");
+    assert!(
+        suite.join("parser").is_dir(),
+        "the http-state suite is expected at {}: the project's shared folder beside the checkout",
+        suite.display()
+    );
+    suite
 }
 
 /// Cases that fail, and why. Keep README.md's table in step. Date-bound cases (see

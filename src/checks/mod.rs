@@ -18,6 +18,7 @@ use crate::target::{StopSignal, Stopped, Target};
 use browser::{Browser, Reply, SharedClient};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -137,17 +138,31 @@ impl Default for Credentials {
 pub struct HitsReading {
     pub hits: u64,
     pub requests: u64,
+    /// Whether reading it took a login: `/` sent the browser to the login page first.
+    pub logged_in_again: bool,
     /// The answer to the GET / the count was read from.
     pub reply: Reply,
 }
 
-/// What a check works with: the target, a shared HTTP client, the account, and an observer
-/// browser that stays logged in across checks to read the hit count.
+/// One graceful restart as the observer saw it: how the stop went, and the hit count read
+/// just before and just after. Several checks judge the same restart (the exit, the count,
+/// the login), so a run restarts the server once per signal rather than once per rule.
+#[derive(Debug, Clone)]
+pub struct ObservedRestart {
+    pub stopped: Stopped,
+    pub before: Result<HitsReading, Failure>,
+    pub after: Result<HitsReading, Failure>,
+}
+
+/// What a check works with: the target, a shared HTTP client, the account, an observer
+/// browser that stays logged in across checks to read the hit count, and the restarts
+/// observed so far.
 pub struct Ctx {
     target: Box<dyn Target>,
     client: SharedClient,
     pub credentials: Credentials,
     observer: Option<Browser>,
+    restarts: HashMap<StopSignal, Result<ObservedRestart, Failure>>,
 }
 
 impl Ctx {
@@ -157,6 +172,7 @@ impl Ctx {
             client: SharedClient::new(),
             credentials,
             observer: None,
+            restarts: HashMap::new(),
         }
     }
 
@@ -196,6 +212,27 @@ impl Ctx {
             ))
         })?;
         Ok(stopped)
+    }
+
+    /// The restart by `signal`, made (and observed) by the first check that asks for it.
+    pub async fn observed_restart(
+        &mut self,
+        signal: StopSignal,
+    ) -> Result<ObservedRestart, Failure> {
+        if let Some(observed) = self.restarts.get(&signal) {
+            return observed.clone();
+        }
+        let before = self.read_hits().await;
+        let observed = match self.restart(signal).await {
+            Ok(stopped) => Ok(ObservedRestart {
+                stopped,
+                before,
+                after: self.read_hits().await,
+            }),
+            Err(failure) => Err(failure),
+        };
+        self.restarts.insert(signal, observed.clone());
+        observed
     }
 
     /// Reads `Hits: N` from `/` with the observer, logging it in first if `/` sends it to
@@ -239,6 +276,7 @@ pub async fn read_hits(
         reply = browser.get("/").await?;
         requests += 3;
     }
+    let logged_in_again = requests > 1;
     if reply.status != reqwest::StatusCode::OK {
         return Err(Failure::unexpected(
             "GET /",
@@ -254,6 +292,7 @@ pub async fn read_hits(
     Ok(HitsReading {
         hits,
         requests,
+        logged_in_again,
         reply,
     })
 }

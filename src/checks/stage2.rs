@@ -40,7 +40,7 @@ pub static CHECKS: &[Check] = &[
 ];
 
 async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
-    let stopped = ctx.restart(signal).await?;
+    let stopped = ctx.observed_restart(signal).await?.stopped;
     ensure(stopped.exited_in_time, || {
         Failure::new(format!(
             "the server was still running {} s after {signal}, so it was killed",
@@ -55,9 +55,8 @@ async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
 }
 
 async fn restores_after(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
-    let before = ctx.read_hits().await?;
-    ctx.restart(signal).await?;
-    let after = ctx.read_hits().await?;
+    let observed = ctx.observed_restart(signal).await?;
+    let (before, after) = (observed.before?, observed.after?);
     let expected = before.hits + after.requests;
     ensure(after.hits == expected, || {
         let hint = if after.hits == after.requests {

@@ -483,16 +483,23 @@ async fn logout_ends_session(ctx: &mut Ctx) -> Result<(), Failure> {
     })
 }
 
+/// Judged on the SIGINT restart the persistence checks observe: the observer was logged in
+/// before it, and must still be after it, with the same cookie.
 async fn login_survives_restart(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (mut browser, _) = logged_in_browser(ctx).await?;
-    expect_logged_in(&mut browser, &ctx.credentials.username, "after logging in").await?;
-    ctx.restart(StopSignal::Interrupt).await?;
-    expect_logged_in(
-        &mut browser,
-        &ctx.credentials.username,
-        "after a SIGINT restart",
-    )
-    .await
+    let observed = ctx.observed_restart(StopSignal::Interrupt).await?;
+    let (before, after) = (observed.before?, observed.after?);
+    let expected = format!("Logged in as {}", ctx.credentials.username);
+    ensure(page::text(&before.reply.body).contains(&expected), || {
+        Failure::new(format!(
+            "GET / before the restart does not say `{expected}`"
+        ))
+        .actual(before.reply.describe())
+    })?;
+    ensure(!after.logged_in_again, || {
+        Failure::new("after a SIGINT restart the session cookie no longer works: GET / sent the browser to log in again")
+            .expected(format!("GET / still showing `{expected}` with the same cookie"))
+            .actual("a redirect to /login (the session was not saved, or not restored)")
+    })
 }
 
 /// Cookie headers real clients send, none of which should trouble a server.

@@ -106,7 +106,7 @@ pub enum ServerError {
 }
 
 /// What asked the server to stop; both mean the same graceful shutdown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StopSignal {
     Interrupt,
     Terminate,
