@@ -35,14 +35,22 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: &super::Config) -> Self {
+    /// The app with the state restored from the store (stage 2), or a fresh one.
+    pub fn new(config: &super::Config, restored: Option<crate::store::State>) -> Self {
         #[cfg(not(feature = "stage3"))]
         let _ = config;
+        let state = restored.unwrap_or_default();
+        #[cfg(not(feature = "stage1"))]
+        let _ = state;
         Self {
             #[cfg(feature = "stage1")]
-            hits: AtomicU64::new(0),
+            hits: AtomicU64::new(state.hits),
             #[cfg(feature = "stage3")]
-            sessions: SessionTable::new(config.session_idle.as_secs()),
+            sessions: SessionTable::from_records(
+                config.session_idle.as_secs(),
+                state.sessions,
+                config.clock.unix_seconds(),
+            ),
             #[cfg(feature = "stage3")]
             users: Arc::new(config.users.clone()),
             #[cfg(feature = "stage3")]
@@ -110,13 +118,6 @@ impl App {
             #[cfg(not(feature = "stage3"))]
             sessions: Vec::new(),
         }
-    }
-
-    pub fn restore(&self, state: crate::store::State) {
-        self.hits.store(state.hits, Ordering::Release);
-        #[cfg(feature = "stage3")]
-        self.sessions
-            .restore(state.sessions, self.clock.unix_seconds());
     }
 
     /// Housekeeping done at every flush tick.

@@ -133,9 +133,11 @@ pub struct RunningServer {
 
 /// Restores the state (stage 2), binds `config.addr` and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    let app = Arc::new(App::new(&config));
     #[cfg(feature = "stage2")]
-    persistence::Persistence::restore(&app, config.store.as_ref())?;
+    let restored = persistence::Persistence::load(config.store.as_ref())?;
+    #[cfg(not(feature = "stage2"))]
+    let restored = None;
+    let app = Arc::new(App::new(&config, restored));
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|cause| ServerError::Bind {

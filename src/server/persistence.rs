@@ -3,7 +3,7 @@
 //! (the [`Store`] replaces it atomically).
 
 use super::app::App;
-use crate::store::{Store, StoreError};
+use crate::store::{State, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, watch};
@@ -32,14 +32,15 @@ struct Saver {
 }
 
 impl Saver {
-    async fn save(&self, app: &App) -> Result<(), StoreError> {
+    async fn save(&self, app: &Arc<App>) -> Result<(), StoreError> {
         let guard = self.in_progress.clone().lock_owned().await;
         // Read the version before the snapshot: the snapshot then holds at least this much.
         let version = app.version();
-        let state = app.snapshot();
-        let store = self.store.clone();
+        let (app, store) = (app.clone(), self.store.clone());
+        // Copying a million sessions takes long enough to stall a request thread: do it, and
+        // the write, on the blocking pool.
         tokio::task::spawn_blocking(move || {
-            let result = store.save(&state);
+            let result = store.save(&app.snapshot());
             drop(guard);
             result
         })
@@ -71,12 +72,11 @@ pub struct Persistence {
 }
 
 impl Persistence {
-    /// Restores the saved state into `app` and makes sure saving will work later.
-    pub fn restore(app: &App, store: &dyn Store) -> Result<(), StoreError> {
-        if let Some(state) = store.load()? {
-            app.restore(state);
-        }
-        store.check_writable()
+    /// The saved state, once it is sure that saving will work later too.
+    pub fn load(store: &dyn Store) -> Result<Option<State>, StoreError> {
+        let state = store.load()?;
+        store.check_writable()?;
+        Ok(state)
     }
 
     pub fn start(app: Arc<App>, store: Arc<dyn Store>, interval: Duration) -> Self {
@@ -90,7 +90,7 @@ impl Persistence {
     }
 
     /// Stops the periodic flush and saves the final state.
-    pub async fn shut_down(self, app: &App) -> Result<(), StoreError> {
+    pub async fn shut_down(self, app: &Arc<App>) -> Result<(), StoreError> {
         self.stop_flusher().await;
         self.saver.save(app).await
     }

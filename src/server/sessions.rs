@@ -6,8 +6,10 @@ use crate::store::SessionRecord;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dashmap::DashMap;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// 192 bits from the OS CSPRNG: well above the 128 the exercise demands.
 const SESSION_ID_BYTES: usize = 24;
@@ -19,8 +21,56 @@ pub fn new_session_id() -> Result<String, getrandom::Error> {
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A session id as stored: its bytes, not its text, so a session costs no heap for its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SessionKey([u8; SESSION_ID_BYTES]);
+
+impl Hash for SessionKey {
+    /// The key is CSPRNG output, so its first 8 bytes are already a uniform hash. Keyed hashing
+    /// (SipHash) guards a map against chosen keys; here only the server ever inserts, so the
+    /// keys a client chooses can only be looked up, never build a collision chain.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut prefix = [0u8; 8];
+        prefix.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(prefix));
+    }
+}
+
+/// Passes [`SessionKey`]'s ready-made hash through.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached through a type other than SessionKey; fold the bytes in all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type SessionMap = DashMap<SessionKey, Session, BuildHasherDefault<PassThrough>>;
+
+/// The key of a session id as the cookie carries it; `None` for anything this server could not
+/// have issued.
+fn key(id: &str) -> Option<SessionKey> {
+    let mut key = [0u8; SESSION_ID_BYTES];
+    (id.len() == URL_SAFE_NO_PAD.encode(key).len()
+        && URL_SAFE_NO_PAD.decode_slice(id, &mut key).ok() == Some(SESSION_ID_BYTES))
+    .then_some(SessionKey(key))
+}
+
 #[derive(Debug)]
 struct Session {
+    /// Shared by all the sessions of one user (see [`SessionTable::name`]).
     user: Arc<str>,
     /// Seconds since the Unix epoch; atomic so a lookup can refresh it under a shared lock.
     last_seen: AtomicU64,
@@ -29,7 +79,9 @@ struct Session {
 /// The live sessions, sharded so concurrent requests do not queue on one lock.
 #[derive(Debug)]
 pub struct SessionTable {
-    sessions: DashMap<String, Session>,
+    sessions: SessionMap,
+    /// One copy of each user name, however many sessions it has.
+    names: Mutex<HashSet<Arc<str>>>,
     idle_limit_secs: u64,
     /// Bumped at every create, remove and purge: persistence compares it to know it is dirty.
     changes: AtomicU64,
@@ -37,11 +89,48 @@ pub struct SessionTable {
 
 impl SessionTable {
     pub fn new(idle_limit_secs: u64) -> Self {
-        Self {
-            sessions: DashMap::new(),
+        Self::from_records(idle_limit_secs, Vec::new(), 0)
+    }
+
+    /// A table of persisted sessions, leaving out those that expired meanwhile and any whose
+    /// id this server could not have issued. Built at its final size: no rehashing.
+    pub fn from_records(idle_limit_secs: u64, records: Vec<SessionRecord>, now: u64) -> Self {
+        let table = Self {
+            sessions: SessionMap::with_capacity_and_hasher(records.len(), Default::default()),
+            names: Mutex::default(),
             idle_limit_secs,
             changes: AtomicU64::new(0),
+        };
+        let mut last_name: Option<Arc<str>> = None;
+        for record in records {
+            if let Some(key) = key(&record.id).filter(|_| !table.expired(record.last_seen, now)) {
+                // Sessions come grouped by nothing in particular, but most share a few users:
+                // reuse the last name before asking the shared set.
+                let user = match &last_name {
+                    Some(name) if **name == *record.user => name.clone(),
+                    _ => last_name.insert(table.name(&record.user)).clone(),
+                };
+                table.sessions.insert(
+                    key,
+                    Session {
+                        user,
+                        last_seen: AtomicU64::new(record.last_seen),
+                    },
+                );
+            }
         }
+        table
+    }
+
+    /// The shared copy of a user name.
+    fn name(&self, user: &str) -> Arc<str> {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(name) = names.get(user) {
+            return name.clone();
+        }
+        let name: Arc<str> = user.into();
+        names.insert(name.clone());
+        name
     }
 
     pub fn changes(&self) -> u64 {
@@ -57,22 +146,24 @@ impl SessionTable {
     }
 
     pub fn create(&self, user: &str, now: u64) -> Result<String, getrandom::Error> {
-        let id = new_session_id()?;
+        let mut key = SessionKey([0u8; SESSION_ID_BYTES]);
+        getrandom::fill(&mut key.0)?;
         self.sessions.insert(
-            id.clone(),
+            key,
             Session {
-                user: user.into(),
+                user: self.name(user),
                 last_seen: AtomicU64::new(now),
             },
         );
         self.changed();
-        Ok(id)
+        Ok(URL_SAFE_NO_PAD.encode(key.0))
     }
 
     /// The user of a live session, refreshing its idle timer; an expired one is removed.
     pub fn user(&self, id: &str, now: u64) -> Option<Arc<str>> {
+        let key = key(id)?;
         {
-            let session = self.sessions.get(id)?;
+            let session = self.sessions.get(&key)?;
             let last_seen = session.last_seen.load(Ordering::Relaxed);
             if !self.expired(last_seen, now) {
                 session.last_seen.fetch_max(now, Ordering::Relaxed);
@@ -81,7 +172,7 @@ impl SessionTable {
         }
         if self
             .sessions
-            .remove_if(id, |_, s| {
+            .remove_if(&key, |_, s| {
                 self.expired(s.last_seen.load(Ordering::Relaxed), now)
             })
             .is_some()
@@ -92,7 +183,7 @@ impl SessionTable {
     }
 
     pub fn remove(&self, id: &str) -> bool {
-        let removed = self.sessions.remove(id).is_some();
+        let removed = key(id).is_some_and(|key| self.sessions.remove(&key).is_some());
         if removed {
             self.changed();
         }
@@ -122,27 +213,11 @@ impl SessionTable {
         self.sessions
             .iter()
             .map(|entry| SessionRecord {
-                id: entry.key().clone(),
+                id: URL_SAFE_NO_PAD.encode(entry.key().0),
                 user: entry.user.to_string(),
                 last_seen: entry.last_seen.load(Ordering::Relaxed),
             })
             .collect()
-    }
-
-    /// Replaces the table with persisted sessions, dropping those that expired meanwhile.
-    pub fn restore(&self, records: Vec<SessionRecord>, now: u64) {
-        self.sessions.clear();
-        for record in records {
-            if !self.expired(record.last_seen, now) {
-                self.sessions.insert(
-                    record.id,
-                    Session {
-                        user: record.user.into(),
-                        last_seen: AtomicU64::new(record.last_seen),
-                    },
-                );
-            }
-        }
     }
 }
 
@@ -185,24 +260,42 @@ mod tests {
     }
 
     #[test]
-    fn restore_skips_sessions_that_expired_while_stopped() {
-        let table = SessionTable::new(60);
-        table.restore(
+    fn restoring_skips_expired_sessions_and_ids_this_server_never_issued() {
+        let (live, stale) = (new_session_id().unwrap(), new_session_id().unwrap());
+        let record = |id: &str, last_seen| SessionRecord {
+            id: id.into(),
+            user: "alice".into(),
+            last_seen,
+        };
+        let table = SessionTable::from_records(
+            60,
             vec![
-                SessionRecord {
-                    id: "a".into(),
-                    user: "alice".into(),
-                    last_seen: 100,
-                },
-                SessionRecord {
-                    id: "b".into(),
-                    user: "alice".into(),
-                    last_seen: 10,
-                },
+                record(&live, 100),
+                record(&stale, 10),
+                record("not-an-id", 100),
             ],
             150,
         );
         assert_eq!(table.len(), 1);
-        assert!(table.user("a", 150).is_some());
+        assert!(table.user(&live, 150).is_some());
+        assert_eq!(
+            table.records()[0].id,
+            live,
+            "ids round-trip through their bytes"
+        );
+    }
+
+    #[test]
+    fn sessions_of_one_user_share_one_name() {
+        let table = SessionTable::new(60);
+        let (a, b) = (
+            table.create("alice", 1).unwrap(),
+            table.create("alice", 1).unwrap(),
+        );
+        assert!(Arc::ptr_eq(
+            &table.user(&a, 1).unwrap(),
+            &table.user(&b, 1).unwrap()
+        ));
+        assert_eq!(table.user("garbage that is not base64!", 1), None);
     }
 }

@@ -1,6 +1,6 @@
 //! The state as one JSON file, replaced atomically at every save.
 
-use super::{State, Store, StoreError};
+use super::{SessionRecord, State, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufWriter, ErrorKind, Write};
@@ -8,20 +8,22 @@ use std::path::{Path, PathBuf};
 
 const FORMAT_VERSION: u64 = 1;
 
-/// The on-disk form: the state plus a format version, so a later format can migrate explicitly.
+/// The on-disk form: the state plus a format version, so a later format can migrate
+/// explicitly. The fields are spelled out rather than `#[serde(flatten)]`ed: flattening makes
+/// serde buffer the whole document in an intermediate tree, tripling the cost of a load.
 #[derive(Serialize)]
 struct OnDisk<'a> {
     version: u64,
-    #[serde(flatten)]
-    state: &'a State,
+    hits: u64,
+    sessions: &'a [SessionRecord],
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OnDiskOwned {
     version: u64,
-    #[serde(flatten)]
-    state: State,
+    hits: u64,
+    sessions: Vec<SessionRecord>,
 }
 
 /// A [`Store`] in a single JSON file.
@@ -79,7 +81,10 @@ impl Store for JsonFileStore {
                 expected: FORMAT_VERSION,
             });
         }
-        Ok(Some(on_disk.state))
+        Ok(Some(State {
+            hits: on_disk.hits,
+            sessions: on_disk.sessions,
+        }))
     }
 
     /// Temp file in the same directory, fsync, rename over the old file, fsync the directory:
@@ -93,7 +98,8 @@ impl Store for JsonFileStore {
                 &mut writer,
                 &OnDisk {
                     version: FORMAT_VERSION,
-                    state,
+                    hits: state.hits,
+                    sessions: &state.sessions,
                 },
             )
             .map_err(|e| self.write_error(e.into()))?;
@@ -123,7 +129,6 @@ impl Store for JsonFileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SessionRecord;
 
     fn sample() -> State {
         State {
