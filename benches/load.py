@@ -14,6 +14,7 @@ Usage: python3 benches/load.py [--connections 32] [--duration 10] [--warmup 2] [
 Needs: cargo, wrk (installed with apt-get when missing and run as root), curl.
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -204,10 +205,12 @@ def persistence_at_scale(servers, args):
     os.makedirs(directory)
     state = os.path.join(directory, "sessions.json")
     now = int(time.time())
+    # Ids as the server makes them: 24 random bytes, base64url.
+    ids = base64.urlsafe_b64encode(os.urandom(24 * args.sessions)).decode()
     with open(state, "w") as f:
         f.write('{"version":1,"hits":0,"sessions":[')
         f.write(",".join(
-            f'{{"id":"{i:032x}","user":"alice","last_seen":{now}}}' for i in range(args.sessions)))
+            f'{{"id":"{ids[32 * i:32 * i + 32]}","user":"alice","last_seen":{now}}}' for i in range(args.sessions)))
         f.write("]}")
     size = os.path.getsize(state)
 
