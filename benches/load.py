@@ -10,7 +10,10 @@ hyper; checks that the reference's hit count grew by exactly the requests it was
 With --sessions N it then measures persistence at scale: the reference restores a state of N
 sessions, its memory per session, and its latency while every second's flush writes them all.
 
-Usage: python3 benches/load.py [--connections 32] [--duration 10] [--warmup 2] [--sessions 1000000]
+Targets are loaded in turn, round after round (--rounds), and the median of the rounds is
+reported with the range of each ratio: one run on a shared 2-core machine varies too much.
+
+Usage: python3 benches/load.py [--rounds 3] [--connections 32] [--duration 10] [--warmup 2] [--sessions 1000000]
 Needs: cargo, wrk (installed with apt-get when missing and run as root), curl.
 """
 import argparse
@@ -134,6 +137,7 @@ def ms(microseconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="times each target is loaded, interleaved")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=10, help="seconds of measured load per target")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement")
@@ -153,7 +157,7 @@ def main():
     cores = os.cpu_count()
     model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"# {time.strftime('%Y-%m-%d')}, {cores} cores ({model}); wrk -t1 -c{args.connections}, "
-          f"{args.warmup} s warm-up then {args.duration} s per target")
+          f"{args.warmup} s warm-up then {args.duration} s per target, {args.rounds} rounds, medians")
 
     servers = Servers()
     try:
@@ -173,22 +177,25 @@ def main():
             ("python solution GET / (logged in)", python, "/", python_session),
         ]
         before = hits(reference, sid)
-        results = []
-        for name, port, path, cookie in targets:
-            results.append((name, load(port, path, cookie, args)))
+        rounds = [[load(port, path, cookie, args) for _, port, path, cookie in targets] for _ in range(args.rounds)]
         after = hits(reference, sid)
 
-        base = results[0][1]["answered"] / results[0][1]["seconds"]
-        print(f"\n| target | requests/s | p50 | p99 | errors | ratio to bare hyper |")
+        median = lambda values: sorted(values)[len(values) // 2]
+        rate = lambda r: r["answered"] / r["seconds"]
+        print(f"\n| target | requests/s | p50 | p99 | errors | ratio to bare hyper (range) |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for name, r in results:
-            rate = r["answered"] / r["seconds"]
-            errors = r["socket_errors"] + r["status_errors"]
-            print(f"| {name} | {rate:,.0f} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | {errors} | {rate / base:.2f} |")
+        for index, (name, *_) in enumerate(targets):
+            runs = [round_[index] for round_ in rounds]
+            ratios = [rate(round_[index]) / rate(round_[0]) for round_ in rounds]
+            errors = sum(r["socket_errors"] + r["status_errors"] for r in runs)
+            print(f"| {name} | {median([rate(r) for r in runs]):,.0f} | {ms(median([r['p50_us'] for r in runs]))} "
+                  f"| {ms(median([r['p99_us'] for r in runs]))} | {errors} "
+                  f"| {median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |")
 
         # Every request the reference was sent is a hit; only answers wrk read count as served.
-        sent = sum(r["sent"] + r["warmup_sent"] for name, r in results if name.startswith("reference"))
-        answered = sum(r["answered"] + r["warmup_answered"] for name, r in results if name.startswith("reference"))
+        reference_runs = [r for round_ in rounds for (name, *_), r in zip(targets, round_) if name.startswith("reference")]
+        sent = sum(r["sent"] + r["warmup_sent"] for r in reference_runs)
+        answered = sum(r["answered"] + r["warmup_answered"] for r in reference_runs)
         grew = after - before - 1  # the final read is a hit too
         verdict = "exact" if answered <= grew <= sent else "MISMATCH"
         print(f"\nreference hit count grew by {grew:,}; wrk sent {sent:,} requests and read {answered:,} "

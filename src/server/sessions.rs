@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 
 /// 192 bits from the OS CSPRNG: well above the 128 the exercise demands.
 const SESSION_ID_BYTES: usize = 24;
+/// Their length in base64url without padding.
+const SESSION_ID_CHARS: usize = SESSION_ID_BYTES * 4 / 3;
 
 /// A fresh session id: random bytes from the OS, base64url without padding.
 pub fn new_session_id() -> Result<String, getrandom::Error> {
@@ -33,7 +35,7 @@ type SessionMap = DashMap<SessionKey, Session, foldhash::fast::RandomState>;
 /// have issued.
 fn key(id: &str) -> Option<SessionKey> {
     let mut key = [0u8; SESSION_ID_BYTES];
-    (id.len() == URL_SAFE_NO_PAD.encode(key).len()
+    (id.len() == SESSION_ID_CHARS
         && URL_SAFE_NO_PAD.decode_slice(id, &mut key).ok() == Some(SESSION_ID_BYTES))
     .then_some(SessionKey(key))
 }
@@ -130,14 +132,20 @@ impl SessionTable {
     }
 
     /// The user of a live session, refreshing its idle timer; an expired one is removed.
-    pub fn user(&self, id: &str, now: u64) -> Option<Arc<str>> {
+    ///
+    /// The name is copied out rather than shared: the shared copy's reference count would be
+    /// one cache line that every request of every session of that user writes to.
+    pub fn user(&self, id: &str, now: u64) -> Option<String> {
         let key = key(id)?;
         {
             let session = self.sessions.get(&key)?;
             let last_seen = session.last_seen.load(Ordering::Relaxed);
             if !self.expired(last_seen, now) {
-                session.last_seen.fetch_max(now, Ordering::Relaxed);
-                return Some(session.user.clone());
+                // Written at most once a second, not at every request.
+                if last_seen < now {
+                    session.last_seen.fetch_max(now, Ordering::Relaxed);
+                }
+                return Some(session.user.to_string());
             }
         }
         if self
