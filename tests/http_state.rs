@@ -6,6 +6,8 @@
 //! fails when a case fails that is not listed, or passes that is, so the list stays true.
 #![cfg(feature = "stage5")]
 
+mod support;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -92,27 +94,8 @@ async fn replay(
 }
 
 async fn start_replay() -> u16 {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
     let cases = Arc::new(suite().join("parser"));
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let cases = cases.clone();
-            tokio::spawn(async move {
-                let service =
-                    hyper::service::service_fn(move |request| replay(request, port, cases.clone()));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    port
+    support::serve(move |port| move |request| replay(request, port, cases.clone())).await
 }
 
 /// The host names the suite uses, all sent to the replay server by the client itself.

@@ -49,6 +49,10 @@ impl Reference {
         format!("http://{}{path}", self.config.addr)
     }
 
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
     fn server(&self) -> &RunningServer {
         self.running.as_ref().unwrap()
     }
@@ -130,7 +134,7 @@ async fn an_oversized_request_head_is_refused_not_read_forever() {
 #[tokio::test]
 async fn before_login_exists_other_paths_are_404_and_other_methods_405() {
     let server = Reference::start(|_| {}).await;
-    let missing = server.client.get(server.url("/nope")).send().await.unwrap();
+    let missing = server.get("/nope").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let post = server.client.post(server.url("/")).send().await.unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -155,19 +159,19 @@ mod persistence {
         let mut server =
             Reference::start(|config| config.flush_interval = Duration::from_millis(20)).await;
         for _ in 0..5 {
-            server.client.get(server.url("/")).send().await.unwrap();
+            server.get("/").await;
         }
         assert_eq!(hits(&server).await, 5);
         server.kill().await;
         server.restart_after_stop().await;
-        server.client.get(server.url("/")).send().await.unwrap();
+        server.get("/").await;
         assert_eq!(hits(&server).await, 6);
     }
 
     #[tokio::test]
     async fn the_state_file_is_versioned_json_a_person_can_read() {
         let mut server = Reference::start(|_| {}).await;
-        server.client.get(server.url("/")).send().await.unwrap();
+        server.get("/").await;
         server.stop(StopSignal::Interrupt).await;
         let text = std::fs::read_to_string(server.dir.path().join("sessions.json")).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -245,12 +249,7 @@ mod login {
     #[tokio::test]
     async fn the_redirect_to_login_remembers_the_page_asked_for() {
         let server = Reference::start(|_| {}).await;
-        let reply = server
-            .client
-            .get(server.url("/private/page?x=1"))
-            .send()
-            .await
-            .unwrap();
+        let reply = server.get("/private/page?x=1").await;
         let mut head = format!("{:?} {}\n", reply.version(), reply.status());
         for (name, value) in reply.headers() {
             if name != "date" {
@@ -280,12 +279,7 @@ mod login {
     #[tokio::test]
     async fn the_login_form_carries_only_a_local_next() {
         let server = Reference::start(|_| {}).await;
-        let local = server
-            .client
-            .get(server.url("/login?next=%2Fa%3Fb%3D1"))
-            .send()
-            .await
-            .unwrap();
+        let local = server.get("/login?next=%2Fa%3Fb%3D1").await;
         assert!(
             local
                 .text()
@@ -293,12 +287,7 @@ mod login {
                 .unwrap()
                 .contains(r#"name="next" value="/a?b=1""#)
         );
-        let foreign = server
-            .client
-            .get(server.url("/login?next=https://evil.example/"))
-            .send()
-            .await
-            .unwrap();
+        let foreign = server.get("/login?next=https://evil.example/").await;
         assert!(!foreign.text().await.unwrap().contains("evil.example"));
     }
 
@@ -382,12 +371,7 @@ mod login {
     async fn anonymous_traffic_and_failed_logins_store_no_session() {
         let mut server = Reference::start(|_| {}).await;
         for i in 0..20 {
-            server
-                .client
-                .get(server.url(&format!("/page/{i}")))
-                .send()
-                .await
-                .unwrap();
+            server.get(&format!("/page/{i}")).await;
             log_in(
                 &server,
                 &[("username", "alice"), ("password", "nope")],

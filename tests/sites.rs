@@ -6,6 +6,8 @@
 //! cookies are not yet expired. Absolute dates and the port are redacted in the snapshots.
 #![cfg(feature = "stage5")]
 
+mod support;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{DATE, HeaderValue, SET_COOKIE};
@@ -95,27 +97,8 @@ async fn replay(
     Ok(response)
 }
 
-async fn start_replay() -> u16 {
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
-                hyper_util::rt::TokioIo::new(stream),
-                hyper::service::service_fn(replay),
-            ));
-        }
-    });
-    port
-}
-
 async fn table_for(host: &str) -> String {
-    let port = start_replay().await;
+    let port = support::serve(|_| replay).await;
     let resolve = [(host.to_owned(), SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))];
     let mut client = CookieClient::new(Default::default(), &resolve).unwrap();
     let hops = client

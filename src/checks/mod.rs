@@ -247,6 +247,30 @@ impl Ctx {
     }
 }
 
+/// The count `after` must show, given `before` and the requests made between the readings
+/// (every request counts, the readings' own too).
+pub fn expect_count(
+    what: &str,
+    before: &HitsReading,
+    between: u64,
+    after: &HitsReading,
+) -> Result<(), Failure> {
+    let expected = before.hits + between + after.requests;
+    ensure(after.hits == expected, || {
+        let detail = if after.hits < expected {
+            format!(" ({} hits missing)", expected - after.hits)
+        } else {
+            String::new()
+        };
+        Failure::new(format!(
+            "{what}: expected Hits: {expected}, got Hits: {}{detail}",
+            after.hits
+        ))
+        .expected(format!("Hits: {expected}"))
+        .actual(format!("Hits: {}", after.hits))
+    })
+}
+
 /// Reads `Hits: N` from `/` with `browser`, logging in first when `/` sends it to the login
 /// page (by a redirect, or by showing the login form in place of the page).
 pub async fn read_hits(

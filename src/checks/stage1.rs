@@ -1,6 +1,6 @@
 //! Stage 1 — hits: every request counts, exactly, across paths, methods, clients and threads.
 
-use super::{Check, Ctx, Failure, HitsReading, check, ensure, read_hits};
+use super::{Check, Ctx, Failure, check, ensure, expect_count, read_hits};
 use futures_util::StreamExt;
 use reqwest::Method;
 
@@ -91,30 +91,6 @@ async fn home_page(ctx: &mut Ctx) -> Result<(), Failure> {
             .actual(format!("Content-Type: {content_type}"))
         },
     )
-}
-
-/// The count `after` must show, given `before` and the requests made between the readings.
-fn expect_count(
-    what: &str,
-    before: &HitsReading,
-    between: u64,
-    after: &HitsReading,
-) -> Result<(), Failure> {
-    let expected = before.hits + between + after.requests;
-    ensure(after.hits == expected, || {
-        let lost = expected.saturating_sub(after.hits);
-        let detail = if after.hits < expected {
-            format!(" ({lost} hits missing)")
-        } else {
-            String::new()
-        };
-        Failure::new(format!(
-            "{what}: expected Hits: {expected}, got Hits: {}{detail}",
-            after.hits
-        ))
-        .expected(format!("Hits: {expected}"))
-        .actual(format!("Hits: {}", after.hits))
-    })
 }
 
 async fn hits_consecutive(ctx: &mut Ctx) -> Result<(), Failure> {

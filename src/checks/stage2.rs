@@ -1,7 +1,7 @@
 //! Stage 2 — persistence: the count survives a graceful stop by SIGINT or SIGTERM, and the
 //! server exits promptly on either.
 
-use super::{Check, Ctx, Failure, check, ensure};
+use super::{Check, Ctx, Failure, check, ensure, expect_count};
 use crate::target::{EXIT_DEADLINE, StopSignal};
 
 pub static CHECKS: &[Check] = &[
@@ -57,19 +57,13 @@ async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
 async fn restores_after(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
     let observed = ctx.observed_restart(signal).await?;
     let (before, after) = (observed.before?, observed.after?);
-    let expected = before.hits + after.requests;
-    ensure(after.hits == expected, || {
-        let hint = if after.hits == after.requests {
-            " — the count started over: it was not saved, or not loaded at start"
-        } else {
-            ""
-        };
-        Failure::new(format!(
-            "after a {signal} restart: expected Hits: {expected}, got Hits: {}{hint}",
-            after.hits
-        ))
-        .expected(format!("Hits: {expected}"))
-        .actual(format!("Hits: {}", after.hits))
+    expect_count(&format!("after a {signal} restart"), &before, 0, &after).map_err(|mut failure| {
+        if after.hits == after.requests {
+            failure
+                .message
+                .push_str(" — the count started over: it was not saved, or not loaded at start");
+        }
+        failure
     })
 }
 

@@ -1,0 +1,37 @@
+//! What several test files share: a throwaway HTTP server on a free loopback port, for
+//! replaying what other sites send.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::Ipv4Addr;
+
+/// Serves `handler` on a free loopback port for the rest of the test; `handler` is made from
+/// the port, for answers that must name it (a redirect's `Location`).
+pub async fn serve<H, F>(make_handler: impl FnOnce(u16) -> H) -> u16
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handler = make_handler(port);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let handler = handler.clone();
+            tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper::service::service_fn(handler),
+            ));
+        }
+    });
+    port
+}
