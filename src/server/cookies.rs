@@ -3,11 +3,9 @@
 
 use super::respond::Body;
 use crate::clock::Clock;
-use bytes::Bytes;
 use cookie::{Cookie, SameSite};
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, DATE, HeaderValue, SET_COOKIE};
+use hyper::header::{COOKIE, DATE, HeaderValue, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use std::time::Duration;
 
@@ -32,14 +30,8 @@ pub fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body>
         .filter_map(Result::ok)
         .map(|cookie| format!("{}={}\n", cookie.name(), cookie.value()))
         .collect();
-    let mut response = Response::new(Full::new(Bytes::from(echo)));
-    *response.status_mut() = StatusCode::OK;
+    let mut response = super::respond::text(StatusCode::OK, echo);
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     // The clock's Date (hyper would use the system's): Expires is meant relative to it.
     if let Ok(date) = HeaderValue::try_from(httpdate::fmt_http_date(now)) {
         headers.insert(DATE, date);

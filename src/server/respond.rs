@@ -9,14 +9,20 @@ use hyper::{Response, StatusCode};
 pub type Body = Full<Bytes>;
 
 pub fn html(status: StatusCode, page: String) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(page)));
+    typed(status, page, "text/html; charset=utf-8")
+}
+
+#[cfg(feature = "stage4")]
+pub fn text(status: StatusCode, text: String) -> Response<Body> {
+    typed(status, text, "text/plain; charset=utf-8")
+}
+
+fn typed(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    // Pages show per-session data: no shared cache may keep them.
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Answers show per-session data: no shared cache may keep them.
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
