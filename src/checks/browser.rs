@@ -253,12 +253,11 @@ fn cookie_header(jar: &CookieStore, url: &Url) -> Option<String> {
 
 /// A request that got no answer: which one, and why, in words a student can act on.
 fn no_answer(what: &str, error: &reqwest::Error) -> Failure {
-    let mut cause = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    while let Some(error) = source {
-        cause = error.to_string();
-        source = error.source();
-    }
+    // reqwest's own message names only the URL; the innermost cause says what went wrong.
+    let cause = std::iter::successors(Some(error as &dyn std::error::Error), |e| e.source())
+        .last()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let message = if error.is_timeout() {
         format!(
             "{what} got no answer within {} s",

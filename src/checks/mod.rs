@@ -14,7 +14,7 @@ mod stage2;
 mod stage3;
 mod stage4;
 
-use crate::target::{StopSignal, Stopped, Target};
+use crate::target::{StopSignal, Stopped, Target, TargetError};
 use browser::{Browser, Reply, SharedClient};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -203,15 +203,18 @@ impl Ctx {
 
     /// Stops the target with `signal` (killing it after the deadline) and starts it again.
     pub async fn restart(&mut self, signal: StopSignal) -> Result<Stopped, Failure> {
-        let stopped = self.target.stop(signal).await.map_err(|error| {
-            Failure::new(format!("could not stop the server with {signal}: {error}"))
-        })?;
-        self.target.start().await.map_err(|error| {
-            Failure::new(format!(
+        let restarted = self.target.restart(signal).await;
+        // Nothing was sent since the stop: dropping the pool now leaves no connection to the
+        // old process for a later request to pick up.
+        self.client.renew();
+        restarted.map_err(|error| match error {
+            TargetError::Stop(error) => {
+                Failure::new(format!("could not stop the server with {signal}: {error}"))
+            }
+            TargetError::Start(error) => Failure::new(format!(
                 "the server did not start again after {signal}: {error}"
-            ))
-        })?;
-        Ok(stopped)
+            )),
+        })
     }
 
     /// The restart by `signal`, made (and observed) by the first check that asks for it.

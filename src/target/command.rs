@@ -121,7 +121,8 @@ pub struct CommandTarget {
     port: u16,
     base: Url,
     scratch: TempDir,
-    logs: TempDir,
+    /// Holds `stdout.log` and `stderr.log` (capped); removed with the target.
+    _logs: TempDir,
     output: Arc<Output>,
     child: Option<Child>,
     group: Option<Pid>,
@@ -167,21 +168,11 @@ impl CommandTarget {
             spec,
             port,
             scratch,
-            logs,
+            _logs: logs,
             output,
             child: None,
             group: None,
         })
-    }
-
-    /// The directory the program runs in (its state file lands here).
-    pub fn scratch_dir(&self) -> &Path {
-        self.scratch.path()
-    }
-
-    /// The directory holding `stdout.log` and `stderr.log`.
-    pub fn log_dir(&self) -> &Path {
-        self.logs.path()
     }
 
     fn program(&self) -> &str {

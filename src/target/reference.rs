@@ -23,22 +23,11 @@ impl ReferenceTarget {
         let state_dir = tempfile::tempdir()?;
         let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)));
         config.store = Arc::new(JsonFileStore::new(state_dir.path().join("sessions.json")));
-        Ok(Self::with_config(config, state_dir))
-    }
-
-    /// A reference server with `config` (its `addr` must name a fixed port, kept across
-    /// restarts); `state_dir` is kept alive as long as the target.
-    pub fn with_config(config: Config, state_dir: TempDir) -> Self {
-        Self {
+        Ok(Self {
             config,
             running: None,
             _state_dir: state_dir,
-        }
-    }
-
-    /// The running server, for tests that reach past HTTP (e.g. to wait for a flush).
-    pub fn server(&self) -> Option<&RunningServer> {
-        self.running.as_ref()
+        })
     }
 }
 
