@@ -245,25 +245,17 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     // Progress goes to the terminal unless the report itself (not human) takes stdout.
     let show_progress = args.format == Format::Human || args.output.is_some();
     let begun = std::time::Instant::now();
-    let report = if args.dir.is_dir() {
-        runtime()?.block_on(async {
-            let progress = |check: &_| {
-                if show_progress {
-                    let _ = writeln!(anstream::stdout(), "{}", report::human_line(check));
-                }
-            };
-            tokio::select! {
-                report = session_lab::grade::grade(options, progress) => report,
-                _ = tokio::signal::ctrl_c() => Report::grader_error(stages, "interrupted (SIGINT)".into(), begun.elapsed()),
+    let report = runtime()?.block_on(async {
+        let progress = |check: &_| {
+            if show_progress {
+                let _ = writeln!(anstream::stdout(), "{}", report::human_line(check));
             }
-        })
-    } else {
-        let error = format!(
-            "the submission directory {} does not exist",
-            args.dir.display()
-        );
-        Report::grader_error(stages, error, begun.elapsed())
-    };
+        };
+        tokio::select! {
+            report = session_lab::grade::grade(options, progress) => report,
+            _ = tokio::signal::ctrl_c() => Report::grader_error(stages, "interrupted (SIGINT) before grading finished: grade again".into(), begun.elapsed()),
+        }
+    });
     if show_progress {
         let _ = write!(anstream::stdout(), "{}", report::human_summary(&report));
     }

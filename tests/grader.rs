@@ -62,6 +62,8 @@ fn recorded_pids(file: &Path) -> Vec<u32> {
 #[rstest]
 #[case::threaded_http10_303_relative("threaded", &["python3", "server.py", "{port}"])]
 #[case::keep_alive_302_absolute_csrf("keep-alive", &["python3", "server.py"])]
+#[case::flask_before_request_302_relative("flask", &["python3", "app.py", "{port}"])]
+#[case::node_http("node", &["node", "server.js", "{port}"])]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_solution_passes_every_check(#[case] name: &str, #[case] words: &[&str]) {
     let report = grade_command(command(words), submission(name), Duration::from_secs(10)).await;
@@ -75,8 +77,10 @@ async fn a_correct_solution_passes_every_check(#[case] name: &str, #[case] words
 
 #[rstest]
 #[case::counter_per_handler("counter-per-handler", &["stage1.hits-consecutive"])]
-#[case::only_root_counted("only-root-counted", &["stage1.any-path-counts"])]
-#[case::only_get_counted("only-get-counted", &["stage1.any-method-counts"])]
+#[case::only_root_counted("only-root-counted", &["stage1.any-path-counts", "stage1.post-counts"])]
+#[case::only_get_counted("only-get-counted", &["stage1.post-counts"])]
+#[case::hits_off_by_one("hits-off-by-one", &["stage1.counts-this-request"])]
+#[case::hits_plus_one("hits-plus-one", &["stage1.counts-this-request"])]
 #[case::lost_updates("lost-updates", &["stage1.concurrent-exact"])]
 #[case::no_save_on_sigterm("no-save-on-sigterm", &["stage2.restores-after-sigterm"])]
 #[case::never_exits_on_sigterm("never-exits-on-sigterm", &["stage2.exits-on-sigterm"])]
@@ -239,16 +243,47 @@ async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
     );
 }
 
+/// A server that loses the first stop signal (as Python can, when the exception a handler
+/// raises is swallowed) exits on the second: it passes, and the report says what happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_command_that_does_not_exist_fails_the_start_with_its_name() {
-    let words = command(&["no-such-program-session-lab", "{port}"]);
-    let report = grade_command(words, submission("threaded"), Duration::from_secs(2)).await;
-    assert_eq!(ids_with(&report, Status::Failed), ["stage1.listens"]);
-    let message = &report.checks[0].failure.as_ref().unwrap().message;
+async fn a_server_that_loses_the_first_signal_passes_with_a_note() {
+    let words = command(&["python3", "server.py", "{port}", "--lose-first-signal"]);
+    let report = grade_command(words, submission("threaded"), Duration::from_secs(10)).await;
+    let rendered = report::render(&report, report::Format::Human);
+    assert!(report.all_passed(), "{rendered}");
+    for id in ["stage2.exits-on-sigint", "stage2.exits-on-sigterm"] {
+        let check = report.checks.iter().find(|c| c.id == id).unwrap();
+        let note = check.note.as_deref().unwrap_or_default();
+        assert!(note.contains("only on a second one"), "{id}: {rendered}");
+    }
     assert!(
-        message.contains("cannot run `no-such-program-session-lab`"),
-        "{message}"
+        rendered.contains("note: the server did not exit on the first SIGINT"),
+        "{rendered}"
     );
+    let json = report::render(&report, report::Format::Json);
+    assert_eq!(json.matches("\"note\"").count(), 2, "{json}");
+}
+
+/// Nothing can be graded: one entry that says what to do, no list of checks that never ran.
+#[rstest]
+#[case::no_such_command(&["no-such-program-session-lab", "{port}"], "threaded", "`no-such-program-session-lab` was not found on PATH")]
+#[case::no_such_script(&["./no-such-script.sh"], "threaded", "`./no-such-script.sh` is not an executable file in the submission directory")]
+#[case::no_such_directory(&["python3", "server.py"], "no-such-submission", "does not exist: give --dir the folder")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grading_that_cannot_start_is_one_grader_error(
+    #[case] words: &[&str],
+    #[case] dir: &str,
+    #[case] reason: &str,
+) {
+    let report = grade_command(command(words), submission(dir), Duration::from_secs(2)).await;
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(error.contains(reason), "{error:?} should say {reason:?}");
+    assert_eq!(ids_with(&report, Status::Failed), [grade::GRADER_ERROR_ID]);
+    assert_eq!(report.score(), 0);
+    assert_eq!(report.max_score(), session_lab::checks::all().len());
+    let human = report::render(&report, report::Format::Human);
+    assert_eq!(human.matches(reason).count(), 1, "one message: {human}");
+    assert!(!human.contains("stage1."), "{human}");
 }
 
 #[test]

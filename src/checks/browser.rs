@@ -6,6 +6,7 @@ use super::page::{self, Form};
 use cookie_store::CookieStore;
 use reqwest::header::{COOKIE, HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -27,21 +28,38 @@ pub fn http_client() -> reqwest::Client {
 /// The client the browsers of one run share. A restart renews it: a pooled connection (or a
 /// connect still under way) to the server that was stopped must never carry a request to the
 /// one that replaced it, where it would only be reset.
+///
+/// It also counts the requests sent through it, across renewals: on a server started fresh,
+/// every one of them is a hit, so the count a page shows can be judged absolutely.
 #[derive(Clone)]
-pub struct SharedClient(Arc<Mutex<reqwest::Client>>);
+pub struct SharedClient {
+    client: Arc<Mutex<reqwest::Client>>,
+    sent: Arc<AtomicU64>,
+}
 
 impl SharedClient {
     pub fn new() -> Self {
-        Self(Arc::new(Mutex::new(http_client())))
+        Self {
+            client: Arc::new(Mutex::new(http_client())),
+            sent: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     pub fn current(&self) -> reqwest::Client {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.client
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Drops every pooled connection by replacing the client.
     pub fn renew(&self) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = http_client();
+        *self.client.lock().unwrap_or_else(|p| p.into_inner()) = http_client();
+    }
+
+    /// How many requests the browsers have sent through this client.
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
     }
 }
 
@@ -192,6 +210,7 @@ impl Browser {
                 .body(body);
         }
         let what = format!("{method} {}", url.path());
+        self.client.sent.fetch_add(1, Ordering::Relaxed);
         let response = request
             .send()
             .await

@@ -114,6 +114,8 @@ pub struct CheckReport {
     pub duration: Duration,
     /// The end of the server's output when the check failed, where the target has one.
     pub output_tail: Option<String>,
+    /// Something the student should know although the check passed (a lenient verdict).
+    pub note: Option<String>,
 }
 
 /// The account the checks log in with.
@@ -155,14 +157,15 @@ pub struct ObservedRestart {
 }
 
 /// What a check works with: the target, a shared HTTP client, the account, an observer
-/// browser that stays logged in across checks to read the hit count, and the restarts
-/// observed so far.
+/// browser that stays logged in across checks to read the hit count, the restarts
+/// observed so far, and the note the running check leaves for its report.
 pub struct Ctx {
     target: Box<dyn Target>,
     client: SharedClient,
     pub credentials: Credentials,
     observer: Option<Browser>,
     restarts: HashMap<StopSignal, Result<ObservedRestart, Failure>>,
+    note: Option<String>,
 }
 
 impl Ctx {
@@ -173,7 +176,18 @@ impl Ctx {
             credentials,
             observer: None,
             restarts: HashMap::new(),
+            note: None,
         }
+    }
+
+    /// How many requests the checks' browsers have sent to the target since it first started.
+    pub fn requests_sent(&self) -> u64 {
+        self.client.requests_sent()
+    }
+
+    /// Leaves a note in the running check's report: it passed, but not quite as asked.
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.note = Some(note.into());
     }
 
     pub fn target(&mut self) -> &mut dyn Target {
@@ -211,7 +225,7 @@ impl Ctx {
             TargetError::Stop(error) => {
                 Failure::new(format!("could not stop the server with {signal}: {error}"))
             }
-            TargetError::Start(error) => Failure::new(format!(
+            TargetError::Setup(error) | TargetError::Start(error) => Failure::new(format!(
                 "the server did not start again after {signal}: {error}"
             )),
         })
@@ -414,6 +428,7 @@ pub async fn run(
                 ))),
                 duration: Duration::ZERO,
                 output_tail: None,
+                note: None,
             },
             None => run_one(ctx, check).await,
         };
@@ -459,6 +474,7 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         } else {
             None
         },
+        note: ctx.note.take(),
     }
 }
 

@@ -1,10 +1,11 @@
-//! Stage 1 — hits: every request counts, exactly, across paths, methods, clients and threads.
+//! Stage 1 — hits: every GET and POST counts, exactly, across paths, clients and threads, and
+//! the page shows the count including its own request.
 
 use super::{Check, Ctx, Failure, check, ensure, expect_count, read_hits};
 use futures_util::StreamExt;
 use reqwest::Method;
 
-const HINT_HITS: &str = "exercises.md, “Stage 1 — hits”: every request counts as one hit, whatever its path, method or client.";
+const HINT_HITS: &str = "exercises.md, “Stage 1 — hits”: every GET and every POST counts as one hit, whatever its path or client.";
 
 pub static CHECKS: &[Check] = &[
     check!(
@@ -40,12 +41,20 @@ pub static CHECKS: &[Check] = &[
         any_path_counts
     ),
     check!(
-        "stage1.any-method-counts",
+        "stage1.post-counts",
         1,
-        "POST, PUT, DELETE, PATCH, OPTIONS and HEAD count too",
+        "POST requests count too, to / and to unknown paths",
         ["stage1.hits-consecutive"],
-        "exercises.md, “Stage 1 — hits”: every method is a hit, even those your server does not otherwise handle.",
-        any_method_counts
+        "exercises.md, “Stage 1 — hits”: a POST is a hit even where your server answers it with an error; count it in your POST handler too (in Python's http.server, define do_POST: without it the library answers 501 before your code runs).",
+        post_counts
+    ),
+    check!(
+        "stage1.counts-this-request",
+        1,
+        "the count shown includes the request that shows it",
+        ["stage1.any-path-counts", "stage1.post-counts"],
+        "exercises.md, “Stage 1 — hits”: started afresh (no state file), the server has counted exactly the requests it received, and the page shows that number with its own request included: count first, then build the page.",
+        counts_this_request
     ),
     check!(
         "stage1.global-count",
@@ -93,6 +102,30 @@ async fn home_page(ctx: &mut Ctx) -> Result<(), Failure> {
     )
 }
 
+/// Judged after the checks that prove GETs and POSTs to any path count (its dependencies), so
+/// that a count that misses some requests fails there, and this check sees only the offset.
+async fn counts_this_request(ctx: &mut Ctx) -> Result<(), Failure> {
+    let shown = ctx.read_hits().await?.hits;
+    let sent = ctx.requests_sent();
+    if shown == sent {
+        return Ok(());
+    }
+    let why = if shown + 1 == sent {
+        "the count shown leaves out the request that shows it: count the hit first, then build the page"
+    } else if shown == sent + 1 {
+        "one hit too many: a request is counted twice, or the count starts at 1 instead of 0"
+    } else if shown > sent {
+        "more hits than requests: does the submission's folder hold a saved state from your own runs? Hand it in without one"
+    } else {
+        "fewer hits than requests: some were not counted (the login page's too?)"
+    };
+    Err(Failure::new(format!(
+        "the grader started the server afresh and has sent it {sent} requests, this one included, but the page shows Hits: {shown}: {why}"
+    ))
+    .expected(format!("Hits: {sent}"))
+    .actual(format!("Hits: {shown}")))
+}
+
 async fn hits_consecutive(ctx: &mut Ctx) -> Result<(), Failure> {
     let first = ctx.read_hits().await?;
     let second = ctx.read_hits().await?;
@@ -129,21 +162,10 @@ async fn any_path_counts(ctx: &mut Ctx) -> Result<(), Failure> {
     .await
 }
 
-async fn any_method_counts(ctx: &mut Ctx) -> Result<(), Failure> {
-    let requests = [
-        (Method::POST, "/"),
-        (Method::PUT, "/"),
-        (Method::DELETE, "/"),
-        (Method::PATCH, "/"),
-        (Method::OPTIONS, "/"),
-        (Method::HEAD, "/"),
-    ];
-    count_other_requests(
-        ctx,
-        &requests,
-        "after POST, PUT, DELETE, PATCH, OPTIONS and HEAD /",
-    )
-    .await
+async fn post_counts(ctx: &mut Ctx) -> Result<(), Failure> {
+    // Whatever the answer (a stage-1 server may well say 404, 405 or 501), each is a hit.
+    let requests = [(Method::POST, "/"), (Method::POST, "/no/such/form")];
+    count_other_requests(ctx, &requests, "after POST / and POST /no/such/form").await
 }
 
 async fn global_count(ctx: &mut Ctx) -> Result<(), Failure> {

@@ -23,10 +23,14 @@ pub struct GradeOptions {
 pub struct Report {
     pub stages: Stages,
     pub checks: Vec<CheckReport>,
-    /// Set when the grader itself could not do its work (the checks then say why too).
+    /// Set when the grader itself could not do its work; [`Report::checks`] then holds one
+    /// entry, [`GRADER_ERROR_ID`], that says so.
     pub error: Option<String>,
     pub duration: Duration,
 }
+
+/// The id of the one entry of a report whose grading could not start.
+pub const GRADER_ERROR_ID: &str = "grader.could-not-run";
 
 impl Report {
     pub fn score(&self) -> usize {
@@ -36,34 +40,32 @@ impl Report {
             .count()
     }
 
+    /// The number of checks selected, whether or not they could run.
     pub fn max_score(&self) -> usize {
-        self.checks.len()
+        checks::select(self.stages).len()
     }
 
     pub fn all_passed(&self) -> bool {
         self.error.is_none() && self.checks.iter().all(|c| c.status == Status::Passed)
     }
 
-    /// A report in which every selected check failed for the grader's own `error`.
+    /// The report of a grading that stopped before any check ran: its single entry fails
+    /// with the grader's own `error`, which says what to do.
     pub fn grader_error(stages: Stages, error: String, duration: Duration) -> Self {
-        let checks = checks::select(stages)
-            .into_iter()
-            .map(|check| CheckReport {
-                id: check.id,
-                stage: check.stage,
-                title: check.title,
-                hint: check.hint,
-                status: Status::Failed,
-                failure: Some(Failure::new(format!(
-                    "not run: the grader could not run: {error}"
-                ))),
-                duration: Duration::ZERO,
-                output_tail: None,
-            })
-            .collect();
+        let entry = CheckReport {
+            id: GRADER_ERROR_ID,
+            stage: 0,
+            title: "the grader could not run, so no check ran",
+            hint: "the message says what was missing; fix it and grade again (the checks themselves are in exercises.md)",
+            status: Status::Failed,
+            failure: Some(Failure::new(error.clone())),
+            duration: Duration::ZERO,
+            output_tail: None,
+            note: None,
+        };
         Self {
             stages,
-            checks,
+            checks: vec![entry],
             error: Some(error),
             duration,
         }

@@ -28,8 +28,8 @@ const FAILED: Style = AnsiColor::Red.on_default().bold();
 const SKIPPED: Style = AnsiColor::Yellow.on_default();
 const DIM: Style = Style::new().dimmed();
 
-/// One line per check, as it ends: mark, id, title, time. ANSI styles are added here and
-/// stripped by the writer when it is not a terminal.
+/// One line per check, as it ends: mark, id, title, time, and its note on a line of its own.
+/// ANSI styles are added here and stripped by the writer when it is not a terminal.
 pub fn human_line(check: &CheckReport) -> String {
     let (mark, style) = match check.status {
         Status::Passed => ("✓", PASSED),
@@ -41,10 +41,14 @@ pub fn human_line(check: &CheckReport) -> String {
     } else {
         format!("{} ms", check.duration.as_millis())
     };
-    format!(
+    let mut line = format!(
         "{style}{mark}{style:#} {:<34} {} {DIM}({time}){DIM:#}",
         check.id, check.title
-    )
+    );
+    if let Some(note) = &check.note {
+        let _ = write!(line, "\n  {SKIPPED}note:{SKIPPED:#} {note}");
+    }
+    line
 }
 
 /// What follows the per-check lines: each failure in full, then the score.
@@ -55,6 +59,13 @@ pub fn human_summary(report: &Report) -> String {
             out,
             "\n{FAILED}error:{FAILED:#} the grader could not run: {error}"
         );
+        let _ = writeln!(
+            out,
+            "\n{FAILED}Score: 0/{}{FAILED:#} ({}: no check ran)",
+            report.max_score(),
+            stages_label(report.stages)
+        );
+        return out;
     }
     let failures: Vec<_> = report
         .checks
@@ -135,6 +146,8 @@ struct JsonCheck<'a> {
     duration_ms: u128,
     #[serde(skip_serializing_if = "Option::is_none")]
     output_tail: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 pub fn json(report: &Report) -> String {
@@ -154,6 +167,7 @@ pub fn json(report: &Report) -> String {
                 hint: check.hint,
                 duration_ms: check.duration.as_millis(),
                 output_tail: check.output_tail.as_deref(),
+                note: check.note.as_deref(),
             }
         })
         .collect();
@@ -167,10 +181,15 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(&json).expect("the report serialises") + "\n"
 }
 
-/// The failure text of a check: message, expected, actual, hint and the server's output.
-fn failure_text(check: &CheckReport) -> String {
+/// What a check's entry says: its note, or its failure in full (message, expected, actual,
+/// hint and the server's output).
+fn entry_text(check: &CheckReport) -> String {
     let Some(failure) = &check.failure else {
-        return String::new();
+        return check
+            .note
+            .as_ref()
+            .map(|note| format!("note: {note}"))
+            .unwrap_or_default();
     };
     let mut text = failure.message.clone();
     if let Some(expected) = &failure.expected {
@@ -193,7 +212,11 @@ pub fn junit(report: &Report) -> String {
     let mut stages: Vec<u8> = report.checks.iter().map(|c| c.stage).collect();
     stages.dedup();
     for stage in stages {
-        let mut suite = TestSuite::new(format!("stage{stage}"));
+        let suite_name = match stage {
+            0 => "grader".to_owned(),
+            stage => format!("stage{stage}"),
+        };
+        let mut suite = TestSuite::new(suite_name.clone());
         for check in report.checks.iter().filter(|c| c.stage == stage) {
             let mut status = match check.status {
                 Status::Passed => TestCaseStatus::success(),
@@ -202,10 +225,13 @@ pub fn junit(report: &Report) -> String {
             };
             if let Some(failure) = &check.failure {
                 status.set_message(failure.message.clone());
-                status.set_description(failure_text(check));
+                status.set_description(entry_text(check));
             }
             let mut case = TestCase::new(check.id, status);
-            case.set_classname(format!("session-lab.stage{stage}"))
+            if let Some(note) = &check.note {
+                case.set_system_out(format!("note: {note}"));
+            }
+            case.set_classname(format!("session-lab.{suite_name}"))
                 .set_time(check.duration);
             suite.add_test_case(case);
         }
@@ -252,7 +278,7 @@ pub fn gradescope(report: &Report) -> String {
                 score: usize::from(passed),
                 max_score: 1,
                 status: if passed { "passed" } else { "failed" },
-                output: failure_text(check),
+                output: entry_text(check),
             }
         })
         .collect();

@@ -1,7 +1,7 @@
 //! Any server program as a target: started in a scratch copy of its directory, in its own
 //! process group, with its output captured to capped files. Nothing it starts outlives it.
 
-use super::{EXIT_DEADLINE, Stopped, Target, TargetError, free_port};
+use super::{EXIT_DEADLINE, SECOND_SIGNAL_AFTER, Stopped, Target, TargetError, free_port};
 use crate::server::StopSignal;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -129,13 +129,17 @@ pub struct CommandTarget {
 }
 
 impl CommandTarget {
-    /// Prepares the scratch copy of the submission and the log files; starts nothing yet.
+    /// Prepares the scratch copy of the submission and the log files, and finds the program;
+    /// starts nothing yet. Every error here is a [`TargetError::Setup`] that says what to do.
     pub fn new(spec: CommandSpec) -> Result<Self, TargetError> {
         if spec.command.is_empty() {
-            return Err(TargetError::Start("no command to run was given".into()));
+            return Err(TargetError::Setup(
+                "no command to run was given: put it after `--`".into(),
+            ));
         }
+        check_submission_dir(&spec.dir)?;
         let setup = |what: &str, error: std::io::Error| {
-            TargetError::Start(format!("cannot {what}: {error}"))
+            TargetError::Setup(format!("cannot {what}: {error}"))
         };
         let scratch = tempfile::Builder::new()
             .prefix("session-lab-submission-")
@@ -143,10 +147,14 @@ impl CommandTarget {
             .map_err(|e| setup("create a scratch directory", e))?;
         copy_tree(&spec.dir, scratch.path()).map_err(|e| {
             setup(
-                &format!("copy the submission directory {}", spec.dir.display()),
+                &format!(
+                    "copy the submission directory {} (make it readable by the user running the grader)",
+                    spec.dir.display()
+                ),
                 e,
             )
         })?;
+        find_program(&spec.command[0], &spec.dir, scratch.path())?;
         let logs = tempfile::Builder::new()
             .prefix("session-lab-output-")
             .tempdir()
@@ -302,11 +310,21 @@ impl Target for CommandTarget {
         let begun = Instant::now();
         // The whole group, as Ctrl-C in a terminal would: a wrapper script and its server alike.
         self.signal_group(nix_signal(signal));
-        let (exited_in_time, status) = match tokio::time::timeout(EXIT_DEADLINE, child.wait()).await
-        {
-            Ok(status) => (true, status.ok()),
+        let mut needed_second_signal = false;
+        let status = match tokio::time::timeout(SECOND_SIGNAL_AFTER, child.wait()).await {
+            Ok(status) => Some(status),
             Err(_) => {
+                self.signal_group(nix_signal(signal));
+                needed_second_signal = true;
+                let rest = EXIT_DEADLINE.saturating_sub(begun.elapsed());
+                tokio::time::timeout(rest, child.wait()).await.ok()
+            }
+        };
+        let (exited_in_time, status) = match status {
+            Some(status) => (true, status.ok()),
+            None => {
                 self.signal_group(Signal::SIGKILL);
+                needed_second_signal = false;
                 (false, child.wait().await.ok())
             }
         };
@@ -316,6 +334,7 @@ impl Target for CommandTarget {
         self.group = None;
         Ok(Stopped {
             exited_in_time,
+            needed_second_signal,
             took,
             status: status.map(|status| status.to_string()),
         })
@@ -358,6 +377,42 @@ impl Drop for CommandTarget {
             self.signal_group(Signal::SIGKILL);
         }
     }
+}
+
+fn check_submission_dir(dir: &Path) -> Result<(), TargetError> {
+    let problem = match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(_) => "is not a directory",
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => "does not exist",
+        Err(error) => {
+            return Err(TargetError::Setup(format!(
+                "cannot read the submission directory {}: {error}",
+                dir.display()
+            )));
+        }
+    };
+    Err(TargetError::Setup(format!(
+        "the submission directory {} {problem}: give --dir the folder that holds the submission",
+        dir.display()
+    )))
+}
+
+/// Finds `program` as the shell would from the scratch copy: a path (with a `/`) is taken
+/// relative to it, a bare name is looked up on `PATH`.
+fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<PathBuf, TargetError> {
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    which::which_in(program, Some(&search_path), scratch).map_err(|_| {
+        TargetError::Setup(if program.contains('/') {
+            format!(
+                "the command `{program}` is not an executable file in the submission directory {}: check its name, or run it through its interpreter (e.g. `sh {program}`)",
+                dir.display()
+            )
+        } else {
+            format!(
+                "the command `{program}` was not found on PATH: install it, or give its full path"
+            )
+        })
+    })
 }
 
 /// Copies a submission directory, leaving out version-control data.

@@ -16,11 +16,18 @@ use url::Url;
 /// How long a server may take to exit after SIGINT or SIGTERM before it is killed.
 pub const EXIT_DEADLINE: Duration = Duration::from_secs(5);
 
+/// When a server that is still running gets the same signal once more, as a person at the
+/// terminal would press Ctrl-C again: a signal can be lost in a race inside the program
+/// (Python may swallow the exception a handler raises), and that is not the student's mistake.
+pub const SECOND_SIGNAL_AFTER: Duration = Duration::from_secs(2);
+
 /// How a stop went.
 #[derive(Debug, Clone)]
 pub struct Stopped {
     /// Whether it exited by itself within [`EXIT_DEADLINE`] (otherwise it was killed).
     pub exited_in_time: bool,
+    /// Whether it took the second signal, sent [`SECOND_SIGNAL_AFTER`] the first, to exit.
+    pub needed_second_signal: bool,
     /// From the signal to the exit.
     pub took: Duration,
     /// The exit status as the OS reports it, where there is one.
@@ -29,6 +36,10 @@ pub struct Stopped {
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
+    /// The target cannot even be prepared (no submission folder, no such command): no check
+    /// can run, so this is the grader's error to report, not a check's failure.
+    #[error("{0}")]
+    Setup(String),
     #[error("{0}")]
     Start(String),
     #[error("{0}")]
@@ -41,7 +52,8 @@ pub trait Target: Send {
     /// Starts the server and waits until it accepts connections.
     async fn start(&mut self) -> Result<(), TargetError>;
 
-    /// Sends `signal`, waits up to [`EXIT_DEADLINE`] for the exit, then kills what is left.
+    /// Sends `signal` (again after [`SECOND_SIGNAL_AFTER`]), waits up to [`EXIT_DEADLINE`]
+    /// for the exit, then kills what is left.
     async fn stop(&mut self, signal: StopSignal) -> Result<Stopped, TargetError>;
 
     /// Kills at once (SIGKILL): nothing gets a chance to save.

@@ -56,6 +56,7 @@ impl Target for ReferenceTarget {
             .map_err(|error| TargetError::Stop(error.to_string()))?;
         Ok(Stopped {
             exited_in_time: true,
+            needed_second_signal: false,
             took: begun.elapsed(),
             status: None,
         })
