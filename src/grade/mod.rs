@@ -83,12 +83,9 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
     };
     let mut ctx = Ctx::new(target, options.credentials);
     let checks = checks::run(&mut ctx, &checks::select(options.stages), on_check).await;
-    // Leave nothing running: stop gracefully so the program can clean up, then kill the rest.
-    let target = ctx.target();
-    if target.is_running() {
-        let _ = target.stop(crate::target::StopSignal::Terminate).await;
-    }
-    let _ = target.kill().await;
+    // Leave nothing running. No graceful stop: what the program would save goes to a scratch
+    // copy that is deleted next, and waiting for its exit would only lengthen every grading.
+    let _ = ctx.target().kill().await;
     Report {
         stages: options.stages,
         checks,
