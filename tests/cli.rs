@@ -69,6 +69,16 @@ fn a_missing_submission_directory_still_writes_a_report_and_exits_2() {
     );
     assert_eq!(json["score"], 0);
     assert!(json["max_score"].as_u64().unwrap() > 0);
+    let entries = json["checks"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one entry says why nothing ran: {json}");
+    assert_eq!(entries[0]["id"], "grader.could-not-run");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        printed.matches("/no/such/submission does not exist").count(),
+        1,
+        "one message, not one per check: {printed}"
+    );
+    assert!(printed.contains("give --dir the folder"), "{printed}");
 }
 
 #[test]
