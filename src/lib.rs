@@ -7,7 +7,9 @@
 //! - [`store`]: where the server's state lives between runs.
 //! - [`target`]: a server under test, in-process or a child process, that can be restarted.
 //! - [`clock`]: the time source, injectable so tests can freeze it.
+//! - [`atomic_file`]: files replaced whole or not at all (the state file, the grader's report).
 
+pub mod atomic_file;
 pub mod checks;
 #[cfg(feature = "stage5")]
 pub mod client;

@@ -2,8 +2,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use session_lab::checks::{Credentials, LAST_STAGE, Stages};
+use session_lab::checks::{CheckReport, Credentials, LAST_STAGE, Stages};
 use session_lab::grade::report::{self, Format};
+use session_lab::grade::watchdog::{Watchdog, kill_children};
 use session_lab::grade::{GradeOptions, Report};
 use session_lab::server::{self, Config, StopSignal, users::Users};
 use session_lab::store::JsonFileStore;
@@ -12,7 +13,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Exit status for anything that stops a command before it could do its work.
@@ -94,6 +95,10 @@ struct GradeArgs {
     /// Seconds the server may take to accept connections.
     #[arg(long, default_value = "10", value_parser = parse_seconds)]
     start_timeout: Duration,
+    /// Seconds the whole grading may take; then it ends with a failing report, whatever the
+    /// submission does.
+    #[arg(long, default_value = "120", value_parser = parse_seconds)]
+    timeout: Duration,
     /// The command that starts the server.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -244,26 +249,50 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     };
     // Progress goes to the terminal unless the report itself (not human) takes stdout.
     let show_progress = args.format == Format::Human || args.output.is_some();
+    let sink = ReportSink::new(args.output, args.format, show_progress);
+    sink.placeholder(stages)?;
     let begun = std::time::Instant::now();
+    let completed = Arc::new(Mutex::new(Vec::new()));
+    let _watchdog = Watchdog::start(args.timeout, {
+        let (completed, sink, timeout) = (completed.clone(), sink.clone(), args.timeout);
+        move || {
+            kill_children();
+            let completed = completed.lock().map(|c| c.clone()).unwrap_or_default();
+            let reason = format!(
+                "the grading did not finish within {} s (--timeout): the submission stalled the grader, and the checks that had not ended were not run",
+                timeout.as_secs()
+            );
+            sink.finish(&Report::unfinished(
+                stages,
+                completed,
+                reason,
+                begun.elapsed(),
+            ));
+            std::process::exit(EXIT_CHECK_FAILED.into());
+        }
+    });
     let report = runtime()?.block_on(async {
-        let progress = |check: &_| {
+        let progress = |check: &CheckReport| {
             if show_progress {
                 let _ = writeln!(anstream::stdout(), "{}", report::human_line(check));
+            }
+            if let Ok(mut completed) = completed.lock() {
+                completed.push(check.clone());
             }
         };
         tokio::select! {
             report = session_lab::grade::grade(options, progress) => report,
-            _ = tokio::signal::ctrl_c() => Report::grader_error(stages, "interrupted (SIGINT) before grading finished: grade again".into(), begun.elapsed()),
+            _ = tokio::signal::ctrl_c() => {
+                let completed = completed.lock().map(|c| c.clone()).unwrap_or_default();
+                Report::unfinished(stages, completed, "interrupted (SIGINT) before the grading finished: grade again".into(), begun.elapsed())
+            }
         }
     });
-    if show_progress {
-        let _ = write!(anstream::stdout(), "{}", report::human_summary(&report));
-    }
-    match &args.output {
-        Some(path) => std::fs::write(path, report::render(&report, args.format))
-            .with_context(|| format!("cannot write the report to {}", path.display()))?,
-        None if args.format != Format::Human => print!("{}", report::render(&report, args.format)),
-        None => {}
+    if !sink.finish(&report) {
+        // The watchdog is writing its report and ending the run.
+        loop {
+            std::thread::park();
+        }
     }
     Ok(ExitCode::from(if report.error.is_some() {
         EXIT_CANNOT_START
@@ -272,6 +301,73 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     } else {
         EXIT_CHECK_FAILED
     }))
+}
+
+/// Where the report goes, written once: by the grading, or by the watchdog if the grading did
+/// not end in time, whichever comes first. A file is replaced atomically, so no reader ever
+/// sees half a report.
+#[derive(Clone)]
+struct ReportSink {
+    output: Option<PathBuf>,
+    format: Format,
+    show_progress: bool,
+    written: Arc<Mutex<bool>>,
+}
+
+impl ReportSink {
+    fn new(output: Option<PathBuf>, format: Format, show_progress: bool) -> Self {
+        Self {
+            output,
+            format,
+            show_progress,
+            written: Arc::new(Mutex::new(false)),
+        }
+    }
+
+    /// A failing report in the output file before anything runs: a grader that is killed
+    /// leaves that, never no report or one that something else wrote.
+    fn placeholder(&self, stages: Stages) -> anyhow::Result<()> {
+        let Some(path) = &self.output else {
+            return Ok(());
+        };
+        let report = Report::unfinished(
+            stages,
+            Vec::new(),
+            "the grader did not finish: it was stopped or killed before it wrote its report".into(),
+            Duration::ZERO,
+        );
+        write_report(path, &report::render(&report, self.format))
+    }
+
+    /// Writes `report` unless one was written already; says whether it wrote it.
+    fn finish(&self, report: &Report) -> bool {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        if *written {
+            return false;
+        }
+        *written = true;
+        if self.show_progress {
+            let _ = write!(anstream::stdout(), "{}", report::human_summary(report));
+        }
+        match &self.output {
+            Some(path) => {
+                if let Err(error) = write_report(path, &report::render(report, self.format)) {
+                    eprintln!("error: {error:#}");
+                }
+            }
+            None if self.format != Format::Human => {
+                print!("{}", report::render(report, self.format));
+            }
+            None => {}
+        }
+        let _ = std::io::stdout().flush();
+        true
+    }
+}
+
+fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    session_lab::atomic_file::replace(path, |writer| writer.write_all(text.as_bytes()))
+        .with_context(|| format!("cannot write the report to {}", path.display()))
 }
 
 #[cfg(feature = "stage5")]

@@ -74,7 +74,9 @@ fn a_missing_submission_directory_still_writes_a_report_and_exits_2() {
     assert_eq!(entries[0]["id"], "grader.could-not-run");
     let printed = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
-        printed.matches("/no/such/submission does not exist").count(),
+        printed
+            .matches("/no/such/submission does not exist")
+            .count(),
         1,
         "one message, not one per check: {printed}"
     );
@@ -289,4 +291,108 @@ fn the_reference_binary_passes_the_grader() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{json:#}");
     assert_eq!(json["score"], json["max_score"]);
+}
+
+/// Whether a process is still there (a zombie no longer counts: it has exited).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+#[test]
+fn a_grading_that_outlives_its_timeout_ends_with_an_honest_report_and_no_process_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let pid_file = dir.path().join("pid");
+    let begun = Instant::now();
+    let output = run(
+        &[
+            "grade",
+            "--format",
+            "json",
+            "--output",
+            report.to_str().unwrap(),
+            "--timeout",
+            "2",
+            "--start-timeout",
+            "30",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            &format!("echo $$ > '{}'; exec sleep 600", pid_file.display()),
+        ],
+        Duration::from_secs(20),
+    );
+    assert!(
+        begun.elapsed() < Duration::from_secs(15),
+        "ended at the limit"
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let entries = json["checks"].as_array().unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(last["id"], "grader.did-not-finish", "{json}");
+    assert!(
+        last["message"].as_str().unwrap().contains("within 2 s"),
+        "{json}"
+    );
+    assert_eq!(json["score"], 0);
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!alive(pid), "the submission was killed with the run");
+}
+
+#[test]
+fn a_grader_killed_mid_run_leaves_a_failing_report_not_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let pid_file = dir.path().join("pid");
+    let mut child = Command::new(BIN)
+        .args(["grade", "--format", "json", "--output"])
+        .arg(&report)
+        .args(["--start-timeout", "30", "--dir"])
+        .arg(dir.path())
+        .args(["--", "sh", "-c"])
+        .arg(format!(
+            "echo $$ > '{}'; exec sleep 600",
+            pid_file.display()
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(report.exists() && pid_file.exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["score"], 0);
+    assert_eq!(json["checks"][0]["id"], "grader.did-not-finish", "{json}");
+    assert_eq!(json["checks"][0]["status"], "failed");
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(pid), "the submission died with the grader");
 }

@@ -5,6 +5,7 @@
 //! an error of the grader itself is recorded in the report rather than leaving none.
 
 pub mod report;
+pub mod watchdog;
 
 use crate::checks::{self, CheckReport, Credentials, Ctx, Failure, Stages, Status};
 use crate::target::{CommandSpec, CommandTarget, Target};
@@ -52,23 +53,66 @@ impl Report {
     /// The report of a grading that stopped before any check ran: its single entry fails
     /// with the grader's own `error`, which says what to do.
     pub fn grader_error(stages: Stages, error: String, duration: Duration) -> Self {
-        let entry = CheckReport {
-            id: GRADER_ERROR_ID,
-            stage: 0,
-            title: "the grader could not run, so no check ran",
-            hint: "the message says what was missing; fix it and grade again (the checks themselves are in exercises.md)",
-            status: Status::Failed,
-            failure: Some(Failure::new(error.clone())),
-            duration: Duration::ZERO,
-            output_tail: None,
-            note: None,
-        };
+        let entry = grader_entry(
+            GRADER_ERROR_ID,
+            "the grader could not run, so no check ran",
+            "the message says what was missing; fix it and grade again (the checks themselves are in exercises.md)",
+            error.clone(),
+        );
         Self {
             stages,
             checks: vec![entry],
             error: Some(error),
             duration,
         }
+    }
+
+    /// The report of a grading that did not finish: the checks that ended, then a failing
+    /// entry, [`UNFINISHED_ID`], that says why. Written before the grading starts (so a
+    /// grader killed by anyone leaves a failing report, never a missing or forged one) and by
+    /// the watchdog at the time limit.
+    pub fn unfinished(
+        stages: Stages,
+        completed: Vec<CheckReport>,
+        reason: String,
+        duration: Duration,
+    ) -> Self {
+        let mut checks = completed;
+        checks.push(grader_entry(
+            UNFINISHED_ID,
+            "the grading finished",
+            "a submission that stalls or exhausts the grader fails here; run the checks on your own machine to see which one does not end",
+            reason,
+        ));
+        Self {
+            stages,
+            checks,
+            error: None,
+            duration,
+        }
+    }
+}
+
+/// The id of the entry that says a grading did not finish.
+pub const UNFINISHED_ID: &str = "grader.did-not-finish";
+
+/// A failing entry of the grader's own, outside every stage.
+fn grader_entry(
+    id: &'static str,
+    title: &'static str,
+    hint: &'static str,
+    message: String,
+) -> CheckReport {
+    CheckReport {
+        id,
+        stage: 0,
+        title,
+        hint,
+        status: Status::Failed,
+        failure: Some(Failure::new(message)),
+        duration: Duration::ZERO,
+        output_tail: None,
+        note: None,
     }
 }
 

@@ -2,8 +2,7 @@
 
 use super::{SessionRecord, State, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::fs::File;
-use std::io::{BufWriter, ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 const FORMAT_VERSION: u64 = 1;
@@ -43,10 +42,7 @@ impl JsonFileStore {
 
     /// The directory the file lives in; the temp file must be there for `rename` to be atomic.
     fn directory(&self) -> &Path {
-        match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        }
+        crate::atomic_file::directory_of(&self.path)
     }
 
     fn write_error(&self, cause: std::io::Error) -> StoreError {
@@ -90,27 +86,15 @@ impl Store for JsonFileStore {
     /// Temp file in the same directory, fsync, rename over the old file, fsync the directory:
     /// a crash at any point leaves either the old file or the new one, never a torn one.
     fn save(&self, state: &State) -> Result<(), StoreError> {
-        let mut temp =
-            tempfile::NamedTempFile::new_in(self.directory()).map_err(|e| self.write_error(e))?;
-        {
-            let mut writer = BufWriter::new(temp.as_file_mut());
-            serde_json::to_writer(
-                &mut writer,
-                &OnDisk {
-                    version: FORMAT_VERSION,
-                    hits: state.hits,
-                    sessions: &state.sessions,
-                },
-            )
-            .map_err(|e| self.write_error(e.into()))?;
-            writer.flush().map_err(|e| self.write_error(e))?;
-        }
-        temp.as_file().sync_all().map_err(|e| self.write_error(e))?;
-        temp.persist(&self.path)
-            .map_err(|e| self.write_error(e.error))?;
-        File::open(self.directory())
-            .and_then(|dir| dir.sync_all())
-            .map_err(|e| self.write_error(e))
+        crate::atomic_file::replace(&self.path, |writer| {
+            let on_disk = OnDisk {
+                version: FORMAT_VERSION,
+                hits: state.hits,
+                sessions: &state.sessions,
+            };
+            serde_json::to_writer(writer, &on_disk).map_err(std::io::Error::from)
+        })
+        .map_err(|e| self.write_error(e))
     }
 
     fn check_writable(&self) -> Result<(), StoreError> {

@@ -273,7 +273,8 @@ impl Target for CommandTarget {
             .iter()
             .map(|arg| arg.replace("{port}", &port))
             .collect();
-        let mut child = Command::new(&args[0])
+        let mut command = Command::new(&args[0]);
+        command
             .args(&args[1..])
             .current_dir(self.scratch.path())
             .env("PORT", &port)
@@ -281,11 +282,17 @@ impl Target for CommandTarget {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|error| {
-                TargetError::Start(format!("cannot run `{}`: {error}", self.program()))
-            })?;
+            .kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe, and the closure touches no memory of the parent.
+        // A grader killed outright takes the program with it, rather than leaving it running.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command.spawn().map_err(|error| {
+            TargetError::Start(format!("cannot run `{}`: {error}", self.program()))
+        })?;
         self.group = child
             .id()
             .and_then(|id| i32::try_from(id).ok())
