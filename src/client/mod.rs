@@ -167,7 +167,8 @@ impl CookieClient {
     fn store(&mut self, line: &str, url: &Url) -> SeenCookie {
         match cookie_store::Cookie::parse(line.to_owned(), url) {
             Ok(mut cookie) => {
-                let refusal = names_a_public_suffix(&mut cookie, url)
+                let refusal = domain_holds_spaces(&cookie)
+                    .or_else(|| names_a_public_suffix(&mut cookie, url))
                     .or_else(|| breaks_its_name_prefix(&cookie));
                 let mut seen = SeenCookie::from_stored(&cookie);
                 if let Some(reason) = refusal {
@@ -236,6 +237,18 @@ impl SeenCookie {
             rejected: Some(reason),
         }
     }
+}
+
+/// RFC 6265 §5.2.3 trims only the ends of the Domain value before dropping its leading dot, so
+/// `Domain=  .  home.example.org` keeps the spaces after the dot and no host name can
+/// domain-match it (§5.3 step 6). `cookie_store` trims once more and would accept it, so this
+/// reads the value as the `cookie` crate parsed it, before that second trim.
+fn domain_holds_spaces(cookie: &cookie_store::Cookie<'_>) -> Option<String> {
+    let parsed: &cookie::Cookie<'_> = cookie;
+    let domain = parsed.domain()?;
+    domain.contains(char::is_whitespace).then(|| {
+        format!("Domain={domain:?} holds spaces, so it matches no host name (RFC 6265 §5.2.3)")
+    })
 }
 
 /// RFC 6265 §5.3 step 5: a Domain that is a public suffix (`co.nz`, `github.io`, `com`) would
@@ -354,5 +367,22 @@ mod tests {
             Some("id=1")
         );
         assert_eq!(client.cookie_header(&url("x.github.io")), None);
+    }
+
+    #[test]
+    fn a_domain_with_spaces_after_its_dot_is_refused() {
+        let mut client = client();
+        let home = url("home.example.org");
+        let seen = client.store("foo=bar; domain=  .  home.example.org", &home);
+        assert_eq!(
+            seen.rejected.as_deref(),
+            Some(
+                r#"Domain="  home.example.org" holds spaces, so it matches no host name (RFC 6265 §5.2.3)"#
+            )
+        );
+        assert_eq!(client.cookie_header(&home), None);
+        // Spaces before the dot are the value's own ends, which RFC 6265 trims.
+        let seen = client.store("foo=bar; domain=  .home.example.org", &home);
+        assert_eq!(seen.rejected, None);
     }
 }
