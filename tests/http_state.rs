@@ -47,10 +47,6 @@ const KNOWN_FAILURES: &[(&str, &str)] = &[
         "disabled-path0029",
         "disabled in the suite itself: browsers disagree on whether %6F in a request path matches the cookie path o",
     ),
-    (
-        "domain0013",
-        "the cookie crate strips the spaces inside `domain=  .  home.example.org`; RFC 6265 keeps them, so the domain cannot match and the cookie is refused",
-    ),
 ];
 
 /// Serves `/cookie-parser?ID` from the case's `-test` file and echoes the `Cookie` header at

@@ -166,10 +166,11 @@ impl CookieClient {
 
     fn store(&mut self, line: &str, url: &Url) -> SeenCookie {
         match cookie_store::Cookie::parse(line.to_owned(), url) {
-            Ok(cookie) => {
-                let mut seen = SeenCookie::from_stored(&cookie);
-                let refusal = names_a_top_level_domain(&cookie, url)
+            Ok(mut cookie) => {
+                let refusal = domain_holds_spaces(&cookie)
+                    .or_else(|| names_a_public_suffix(&mut cookie, url))
                     .or_else(|| breaks_its_name_prefix(&cookie));
+                let mut seen = SeenCookie::from_stored(&cookie);
                 if let Some(reason) = refusal {
                     seen.rejected = Some(reason);
                 } else if let Err(error) = self.jar.insert(cookie.into_owned(), url) {
@@ -238,17 +239,39 @@ impl SeenCookie {
     }
 }
 
-/// RFC 6265 §5.3 step 5 refuses a Domain that is a public suffix. Without the public suffix
-/// list (it cannot be fetched here) this catches the top-level domains, such as `.org`.
-fn names_a_top_level_domain(cookie: &cookie_store::Cookie<'_>, url: &Url) -> Option<String> {
-    match &cookie.domain {
-        CookieDomain::Suffix(domain) if !domain.contains('.') && url.host_str() != Some(domain) => {
-            Some(format!(
-                "Domain={domain} is a top-level domain, which would reach every site under it"
-            ))
-        }
-        _ => None,
+/// RFC 6265 §5.2.3 trims only the ends of the Domain value before dropping its leading dot, so
+/// `Domain=  .  home.example.org` keeps the spaces after the dot and no host name can
+/// domain-match it (§5.3 step 6). `cookie_store` trims once more and would accept it, so this
+/// reads the value as the `cookie` crate parsed it, before that second trim.
+fn domain_holds_spaces(cookie: &cookie_store::Cookie<'_>) -> Option<String> {
+    let parsed: &cookie::Cookie<'_> = cookie;
+    let domain = parsed.domain()?;
+    domain.contains(char::is_whitespace).then(|| {
+        format!("Domain={domain:?} holds spaces, so it matches no host name (RFC 6265 §5.2.3)")
+    })
+}
+
+/// RFC 6265 §5.3 step 5: a Domain that is a public suffix (`co.nz`, `github.io`, `com`) would
+/// reach every site under it, so the cookie is refused — unless the host *is* that suffix, which
+/// then gets a host-only cookie. The list is the one browsers and curl use, compiled in by the
+/// `psl` crate; a name it does not know falls under its default rule, so a Domain that is an
+/// unknown top-level name is refused too.
+fn names_a_public_suffix(cookie: &mut cookie_store::Cookie<'_>, url: &Url) -> Option<String> {
+    let CookieDomain::Suffix(domain) = &cookie.domain else {
+        return None;
+    };
+    let is_public_suffix =
+        psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.as_bytes() == domain.as_bytes());
+    if !is_public_suffix {
+        return None;
     }
+    if url.host_str() == Some(domain.as_str()) {
+        cookie.domain = CookieDomain::HostOnly(domain.clone());
+        return None;
+    }
+    Some(format!(
+        "Domain={domain} is a public suffix, which would reach every site under it"
+    ))
 }
 
 /// The cookie-name prefixes of RFC 6265bis §4.1.3: `__Secure-` needs Secure; `__Host-` needs
@@ -273,4 +296,93 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    fn client() -> CookieClient {
+        CookieClient::new(CookieStore::default(), &[]).unwrap()
+    }
+
+    fn url(host: &str) -> Url {
+        Url::parse(&format!("https://{host}/")).unwrap()
+    }
+
+    #[rstest]
+    #[case::a_second_level_suffix("www.nzherald.co.nz", "co.nz", "co.nz")]
+    #[case::with_the_old_leading_dot("www.nzherald.co.nz", ".co.nz", "co.nz")]
+    #[case::a_private_suffix("x.github.io", "github.io", "github.io")]
+    #[case::a_top_level_domain("www.google.com", "com", "com")]
+    fn a_public_suffix_domain_is_refused_with_the_reason(
+        #[case] host: &str,
+        #[case] attribute: &str,
+        #[case] suffix: &str,
+    ) {
+        let mut client = client();
+        let seen = client.store(&format!("id=1; Domain={attribute}; Path=/"), &url(host));
+        assert_eq!(
+            seen.rejected.as_deref(),
+            Some(
+                format!(
+                    "Domain={suffix} is a public suffix, which would reach every site under it"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(client.cookie_header(&url(host)), None);
+    }
+
+    #[test]
+    fn a_registrable_domain_is_accepted_and_reaches_only_its_own_subdomains() {
+        let mut client = client();
+        let seen = client.store(
+            "id=1; Domain=nzherald.co.nz; Path=/",
+            &url("www.nzherald.co.nz"),
+        );
+        assert_eq!(seen.rejected, None);
+        assert_eq!(
+            (seen.domain.as_str(), seen.host_only),
+            ("nzherald.co.nz", false)
+        );
+        assert_eq!(
+            client
+                .cookie_header(&url("video.nzherald.co.nz"))
+                .as_deref(),
+            Some("id=1")
+        );
+        assert_eq!(client.cookie_header(&url("www.stuff.co.nz")), None);
+    }
+
+    #[test]
+    fn the_public_suffix_itself_gets_a_host_only_cookie() {
+        let mut client = client();
+        let seen = client.store("id=1; Domain=github.io; Path=/", &url("github.io"));
+        assert_eq!(seen.rejected, None);
+        assert_eq!((seen.domain.as_str(), seen.host_only), ("github.io", true));
+        assert_eq!(
+            client.cookie_header(&url("github.io")).as_deref(),
+            Some("id=1")
+        );
+        assert_eq!(client.cookie_header(&url("x.github.io")), None);
+    }
+
+    #[test]
+    fn a_domain_with_spaces_after_its_dot_is_refused() {
+        let mut client = client();
+        let home = url("home.example.org");
+        let seen = client.store("foo=bar; domain=  .  home.example.org", &home);
+        assert_eq!(
+            seen.rejected.as_deref(),
+            Some(
+                r#"Domain="  home.example.org" holds spaces, so it matches no host name (RFC 6265 §5.2.3)"#
+            )
+        );
+        assert_eq!(client.cookie_header(&home), None);
+        // Spaces before the dot are the value's own ends, which RFC 6265 trims.
+        let seen = client.store("foo=bar; domain=  .home.example.org", &home);
+        assert_eq!(seen.rejected, None);
+    }
 }
