@@ -7,12 +7,14 @@ use session_lab::checks::{Credentials, LAST_STAGE, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
 
 fn submission(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/submissions")
-        .join(name)
+    fixtures().join("submissions").join(name)
 }
 
 fn command(words: &[&str]) -> Vec<String> {
@@ -241,6 +243,52 @@ async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
         survivors.is_empty(),
         "still running after grading: {survivors:?}"
     );
+}
+
+/// The most resident memory this test process has used so far.
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().strip_suffix("kB"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("Linux reports VmHWM in kB");
+    kib * 1024
+}
+
+/// A server whose answer is an endless body, or a 20 MiB page: the grader reads 1 MiB of it
+/// and says so, and neither its memory nor the run's length grows with what is sent. The
+/// peak RSS is the whole test process's, other tests included: the bound leaves them room,
+/// and a grader that read a 20 MiB page whole would still exceed it several times over.
+#[rstest]
+#[case::endless_chunked_body("endless")]
+#[case::page_of_20_mib("20MiB")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_too_big_is_cut_at_1_mib_and_costs_the_grader_little(#[case] size: &str) {
+    let peak_before = peak_rss_bytes();
+    let begun = Instant::now();
+    let words = command(&["python3", "huge_body.py", "{port}", size]);
+    let report = grade_command(words, fixtures().join("hostile"), Duration::from_secs(10)).await;
+    let took = begun.elapsed();
+    let growth = peak_rss_bytes().saturating_sub(peak_before);
+    eprintln!(
+        "{size}: the peak RSS grew by {} KiB; grading took {took:?}",
+        growth >> 10
+    );
+    let rendered = report::render(&report, report::Format::Human);
+    assert_eq!(
+        ids_with(&report, Status::Failed),
+        ["stage1.listens"],
+        "{rendered}"
+    );
+    let message = &report.checks[0].failure.as_ref().unwrap().message;
+    assert!(
+        message.contains("GET / sent more than 1 MiB of body, so the grader cut it at 1 MiB"),
+        "{message}"
+    );
+    assert!(growth < 32 << 20, "the peak RSS grew by {growth} bytes");
+    assert!(took < Duration::from_secs(20), "grading took {took:?}");
 }
 
 /// A server that loses the first stop signal (as Python can, when the exception a handler
