@@ -334,6 +334,37 @@ async fn a_grading_that_cannot_start_is_one_grader_error(
     assert!(!human.contains("stage1."), "{human}");
 }
 
+/// A FIFO in the submission once blocked the copy forever, before any timeout ran. The
+/// grading runs on a thread of its own: a copy blocked in `open` would hold up any runtime
+/// it ran on, its timers included, and the wait here must end all the same.
+#[test]
+fn a_fifo_in_the_submission_is_one_grader_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("server.py"), "").unwrap();
+    nix::unistd::mkfifo(
+        &dir.path().join("requests.fifo"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    let words = command(&["python3", "server.py", "{port}"]);
+    let submission = dir.path().to_owned();
+    let (done, report) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let report = runtime.block_on(grade_command(words, submission, Duration::from_secs(2)));
+        let _ = done.send(report);
+    });
+    let report = report
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the grading ends, although the submission holds a FIFO");
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("`requests.fifo` is a FIFO (named pipe)"),
+        "{error}"
+    );
+    assert_eq!(ids_with(&report, Status::Failed), [grade::GRADER_ERROR_ID]);
+}
+
 #[test]
 fn reports_follow_their_formats() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
