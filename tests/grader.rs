@@ -7,12 +7,14 @@ use session_lab::checks::{Credentials, LAST_STAGE, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
 
 fn submission(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/submissions")
-        .join(name)
+    fixtures().join("submissions").join(name)
 }
 
 fn command(words: &[&str]) -> Vec<String> {
@@ -243,6 +245,52 @@ async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
     );
 }
 
+/// The most resident memory this test process has used so far.
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().strip_suffix("kB"))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("Linux reports VmHWM in kB");
+    kib * 1024
+}
+
+/// A server whose answer is an endless body, or a 20 MiB page: the grader reads 1 MiB of it
+/// and says so, and neither its memory nor the run's length grows with what is sent. The
+/// peak RSS is the whole test process's, other tests included: the bound leaves them room,
+/// and a grader that read a 20 MiB page whole would still exceed it several times over.
+#[rstest]
+#[case::endless_chunked_body("endless")]
+#[case::page_of_20_mib("20MiB")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_too_big_is_cut_at_1_mib_and_costs_the_grader_little(#[case] size: &str) {
+    let peak_before = peak_rss_bytes();
+    let begun = Instant::now();
+    let words = command(&["python3", "huge_body.py", "{port}", size]);
+    let report = grade_command(words, fixtures().join("hostile"), Duration::from_secs(10)).await;
+    let took = begun.elapsed();
+    let growth = peak_rss_bytes().saturating_sub(peak_before);
+    eprintln!(
+        "{size}: the peak RSS grew by {} KiB; grading took {took:?}",
+        growth >> 10
+    );
+    let rendered = report::render(&report, report::Format::Human);
+    assert_eq!(
+        ids_with(&report, Status::Failed),
+        ["stage1.listens"],
+        "{rendered}"
+    );
+    let message = &report.checks[0].failure.as_ref().unwrap().message;
+    assert!(
+        message.contains("GET / sent more than 1 MiB of body, so the grader cut it at 1 MiB"),
+        "{message}"
+    );
+    assert!(growth < 32 << 20, "the peak RSS grew by {growth} bytes");
+    assert!(took < Duration::from_secs(20), "grading took {took:?}");
+}
+
 /// A server that loses the first stop signal (as Python can, when the exception a handler
 /// raises is swallowed) exits on the second: it passes, and the report says what happened.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -284,6 +332,37 @@ async fn a_grading_that_cannot_start_is_one_grader_error(
     let human = report::render(&report, report::Format::Human);
     assert_eq!(human.matches(reason).count(), 1, "one message: {human}");
     assert!(!human.contains("stage1."), "{human}");
+}
+
+/// A FIFO in the submission once blocked the copy forever, before any timeout ran. The
+/// grading runs on a thread of its own: a copy blocked in `open` would hold up any runtime
+/// it ran on, its timers included, and the wait here must end all the same.
+#[test]
+fn a_fifo_in_the_submission_is_one_grader_error_that_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("server.py"), "").unwrap();
+    nix::unistd::mkfifo(
+        &dir.path().join("requests.fifo"),
+        nix::sys::stat::Mode::S_IRWXU,
+    )
+    .unwrap();
+    let words = command(&["python3", "server.py", "{port}"]);
+    let submission = dir.path().to_owned();
+    let (done, report) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let report = runtime.block_on(grade_command(words, submission, Duration::from_secs(2)));
+        let _ = done.send(report);
+    });
+    let report = report
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the grading ends, although the submission holds a FIFO");
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("`requests.fifo` is a FIFO (named pipe)"),
+        "{error}"
+    );
+    assert_eq!(ids_with(&report, Status::Failed), [grade::GRADER_ERROR_ID]);
 }
 
 #[test]

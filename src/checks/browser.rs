@@ -11,8 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
-/// How long one request may take before the check fails.
+/// How long one request may take before the check fails: from the connect to the last byte
+/// of the body, so a server that sends slowly without end is bounded too.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most of an answer's body the grader reads. A page of the exercise needs a few
+/// kilobytes; a server that sends without end must not exhaust the grader's memory.
+/// (Headers are bounded by hyper: at most 100 of them, in at most about 400 KiB.)
+pub const MAX_BODY: usize = 1024 * 1024;
 
 /// An HTTP client for the checks: no redirects, no cookies of its own, bounded waits.
 pub fn http_client() -> reqwest::Client {
@@ -69,7 +75,7 @@ impl Default for SharedClient {
     }
 }
 
-/// One answer, read whole.
+/// One answer, read whole (it is at most [`MAX_BODY`]).
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub method: Method,
@@ -217,10 +223,7 @@ impl Browser {
             .map_err(|error| no_answer(&what, &error))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|error| no_answer(&what, &error))?;
+        let bytes = read_capped_body(response, &what).await?;
         for line in headers
             .get_all(SET_COOKIE)
             .iter()
@@ -268,6 +271,28 @@ fn cookie_header(jar: &CookieStore, url: &Url) -> Option<String> {
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
     (!pairs.is_empty()).then(|| pairs.join("; "))
+}
+
+/// Reads a body of at most [`MAX_BODY`]; a longer one is a failure, and dropping the
+/// response then closes the connection instead of reading the rest.
+async fn read_capped_body(mut response: reqwest::Response, what: &str) -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| no_answer(what, &error))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            let cap = format!("{} MiB", MAX_BODY >> 20);
+            return Err(Failure::new(format!(
+                "{what} sent more than {cap} of body, so the grader cut it at {cap}: a page of this exercise needs a few kilobytes, so look for a write in a loop that never ends, or a big file sent as the page"
+            ))
+            .expected(format!("a body of at most {cap}"))
+            .actual(format!("{} with a body cut at {cap}", response.status())));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A request that got no answer: which one, and why, in words a student can act on.

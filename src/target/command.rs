@@ -1,6 +1,7 @@
 //! Any server program as a target: started in a scratch copy of its directory, in its own
 //! process group, with its output captured to capped files. Nothing it starts outlives it.
 
+use super::copy::{CopyLimits, copy_submission};
 use super::{EXIT_DEADLINE, SECOND_SIGNAL_AFTER, Stopped, Target, TargetError, free_port};
 use crate::server::StopSignal;
 use nix::sys::signal::{Signal, killpg};
@@ -145,14 +146,11 @@ impl CommandTarget {
             .prefix("session-lab-submission-")
             .tempdir()
             .map_err(|e| setup("create a scratch directory", e))?;
-        copy_tree(&spec.dir, scratch.path()).map_err(|e| {
-            setup(
-                &format!(
-                    "copy the submission directory {} (make it readable by the user running the grader)",
-                    spec.dir.display()
-                ),
-                e,
-            )
+        copy_submission(&spec.dir, scratch.path(), CopyLimits::default()).map_err(|error| {
+            TargetError::Setup(format!(
+                "cannot copy the submission directory {}: {error}",
+                spec.dir.display()
+            ))
         })?;
         find_program(&spec.command[0], &spec.dir, scratch.path())?;
         let logs = tempfile::Builder::new()
@@ -420,26 +418,4 @@ fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<PathBuf, Ta
             )
         })
     })
-}
-
-/// Copies a submission directory, leaving out version-control data.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        let source = entry.path();
-        let destination = to.join(entry.file_name());
-        if kind.is_dir() {
-            if entry.file_name() == ".git" {
-                continue;
-            }
-            std::fs::create_dir(&destination)?;
-            copy_tree(&source, &destination)?;
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&source)?, &destination)?;
-        } else {
-            std::fs::copy(&source, &destination)?;
-        }
-    }
-    Ok(())
 }

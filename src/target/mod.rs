@@ -4,6 +4,7 @@
 //! (a student's solution in any language) run as a child process in a scratch directory.
 
 mod command;
+mod copy;
 mod reference;
 
 pub use crate::server::StopSignal;
