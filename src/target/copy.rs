@@ -2,7 +2,9 @@
 //! trusted: a FIFO blocks whoever opens it (the copy, before any timeout runs), a socket or a
 //! device means nothing in a copy, a symlink may point anywhere, and the folder may be huge.
 //! So only regular files, folders and symlinks that stay inside are copied, within caps on
-//! bytes and entries, and anything else refuses the whole submission with what to do.
+//! bytes and entries. A symlink that leads outside is left out (a `.venv` in the folder is
+//! full of them, and a server that does not use it must still run); anything else refuses
+//! the whole submission with what to do.
 
 use nix::libc;
 use std::fs::{self, FileType, OpenOptions, Permissions};
@@ -38,12 +40,6 @@ pub enum CopyError {
         .path.display()
     )]
     NotAFileOrFolder { path: PathBuf, kind: &'static str },
-    #[error(
-        "the symlink `{}` points to `{}`, outside the submission: only symlinks that stay inside it are copied (relative ones, with any `..` at their start, never climbing above the submission); put the file itself in the submission, or leave the link out (a virtual environment such as .venv holds such links: leave it out)",
-        .path.display(),
-        .target.display()
-    )]
-    EscapingSymlink { path: PathBuf, target: PathBuf },
     #[error(
         "the submission holds more than {} of files (the cap was reached at `{}`): leave out what the server does not need to run, such as data, build output or a virtual environment",
         size(*.limit),
@@ -226,10 +222,12 @@ impl<'a> Copying<'a> {
             source,
         })?;
         if !stays_inside(path, &target) {
-            return Err(CopyError::EscapingSymlink {
-                path: path.to_owned(),
-                target,
-            });
+            tracing::debug!(
+                "left out the symlink {} -> {}: it leads outside the submission",
+                path.display(),
+                target.display()
+            );
+            return Ok(());
         }
         std::os::unix::fs::symlink(&target, self.to.join(path)).map_err(|source| CopyError::Copy {
             path: path.to_owned(),
@@ -366,18 +364,17 @@ mod tests {
     #[case::up_from_the_top("app.py", "../outside.py")]
     #[case::up_too_far_from_a_folder("static/app.py", "../../outside.py")]
     #[case::up_after_a_name("app.py", "here/../outside.py")]
-    fn a_symlink_that_leaves_the_submission_refuses_it(#[case] link: &str, #[case] target: &str) {
+    fn a_symlink_that_leaves_the_submission_is_left_out(#[case] link: &str, #[case] target: &str) {
         let (from, to) = folders();
         write(&from, "static/style.css", "");
         std::os::unix::fs::symlink(".", from.path().join("here")).unwrap();
         std::os::unix::fs::symlink(target, from.path().join(link)).unwrap();
-        let error = copy(&from, &to, CopyLimits::default()).unwrap_err();
+        copy(&from, &to, CopyLimits::default()).unwrap();
         assert!(
-            error.to_string().starts_with(&format!(
-                "the symlink `{link}` points to `{target}`, outside the submission"
-            )),
-            "{error}"
+            to.path().join(link).symlink_metadata().is_err(),
+            "{link} -> {target} was copied"
         );
+        assert!(to.path().join("static/style.css").is_file());
     }
 
     #[rstest]
