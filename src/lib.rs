@@ -4,6 +4,7 @@
 //! - [`client`]: `session-lab cookies`, a client that shows cookies and keeps a jar.
 //! - [`grade`]: `session-lab grade`, the checks run against a submission, and its reports.
 //! - [`server`]: the reference server, one cargo feature per stage (`stage1` … `stage3`).
+//! - [`sandbox`]: what contains a submission's command (bubblewrap and kernel limits).
 //! - [`store`]: where the server's state lives between runs.
 //! - [`target`]: a server under test, in-process or a child process, that can be restarted.
 //! - [`clock`]: the time source, injectable so tests can freeze it.
@@ -15,6 +16,7 @@ pub mod checks;
 pub mod client;
 pub mod clock;
 pub mod grade;
+pub mod sandbox;
 pub mod server;
 pub mod store;
 pub mod target;

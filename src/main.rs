@@ -6,9 +6,10 @@ use session_lab::checks::{CheckReport, Credentials, LAST_STAGE, Stages};
 use session_lab::grade::report::{self, Format};
 use session_lab::grade::watchdog::{Watchdog, kill_children};
 use session_lab::grade::{GradeOptions, Report};
+use session_lab::sandbox::{Limits, Sandbox, SandboxMode, network};
 use session_lab::server::{self, Config, StopSignal, users::Users};
 use session_lab::store::JsonFileStore;
-use session_lab::target::CommandSpec;
+use session_lab::target::{CommandSpec, remove_stale_run_folders};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -99,6 +100,26 @@ struct GradeArgs {
     /// submission does.
     #[arg(long, default_value = "120", value_parser = parse_seconds)]
     timeout: Duration,
+    /// How to contain the submission: bubblewrap where it works (auto), always (bwrap, or an
+    /// error), or not at all (none).
+    #[arg(long, value_enum, default_value_t = SandboxMode::Auto)]
+    sandbox: SandboxMode,
+    /// Processes and threads the submission may run at once (sandbox, as root).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().processes)]
+    process_limit: u64,
+    /// MiB of address space each of its processes may use (sandbox).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().memory >> 20)]
+    memory_limit: u64,
+    /// MiB the largest file it writes may hold (sandbox).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().file_size >> 20)]
+    file_size_limit: u64,
+    /// CPU seconds each of its processes may use (sandbox).
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().cpu_seconds)]
+    cpu_limit: u64,
+    /// An environment variable for the submission (repeatable); the sandbox passes no other
+    /// than PATH, HOME, LANG and PORT.
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
     /// The command that starts the server.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -144,6 +165,14 @@ fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
         .map_err(|_| format!("{ip:?} is not an IP address"))?;
     // The port is ignored: requests go to the port of their URL.
     Ok((host.to_owned(), SocketAddr::new(ip, 0)))
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))?;
+    Ok((name.to_owned(), value.to_owned()))
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -237,8 +266,24 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
         (_, Some(only)) => Stages::Only(only),
         (stage, None) => Stages::UpTo(stage.unwrap_or(LAST_STAGE)),
     };
+    let limits = Limits {
+        processes: args.process_limit,
+        memory: args.memory_limit << 20,
+        file_size: args.file_size_limit << 20,
+        cpu_seconds: args.cpu_limit,
+    };
+    let sandbox = Sandbox::new(args.sandbox, limits, args.env)?;
+    // Before the runtime starts a thread: a network namespace is per thread, inherited by the
+    // threads and children started after it.
+    if sandbox.label() == "bwrap" {
+        network::enter_private_network().context(
+            "cannot give the sandbox a network of its own (only loopback); grade with --sandbox none to run without one",
+        )?;
+    }
+    remove_stale_run_folders();
     let mut spec = CommandSpec::new(args.command, &args.dir);
     spec.start_timeout = args.start_timeout;
+    spec.sandbox = sandbox.clone();
     let options = GradeOptions {
         stages,
         spec,
@@ -249,7 +294,7 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     };
     // Progress goes to the terminal unless the report itself (not human) takes stdout.
     let show_progress = args.format == Format::Human || args.output.is_some();
-    let sink = ReportSink::new(args.output, args.format, show_progress);
+    let sink = ReportSink::new(args.output, args.format, show_progress, sandbox);
     sink.placeholder(stages)?;
     let begun = std::time::Instant::now();
     let completed = Arc::new(Mutex::new(Vec::new()));
@@ -262,12 +307,8 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
                 "the grading did not finish within {} s (--timeout): the submission stalled the grader, and the checks that had not ended were not run",
                 timeout.as_secs()
             );
-            sink.finish(&Report::unfinished(
-                stages,
-                completed,
-                reason,
-                begun.elapsed(),
-            ));
+            let report = Report::unfinished(stages, completed, reason, begun.elapsed());
+            sink.finish(&report.contained_by(&sink.sandbox));
             std::process::exit(EXIT_CHECK_FAILED.into());
         }
     });
@@ -284,7 +325,7 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
             report = session_lab::grade::grade(options, progress) => report,
             _ = tokio::signal::ctrl_c() => {
                 let completed = completed.lock().map(|c| c.clone()).unwrap_or_default();
-                Report::unfinished(stages, completed, "interrupted (SIGINT) before the grading finished: grade again".into(), begun.elapsed())
+                Report::unfinished(stages, completed, "interrupted (SIGINT) before the grading finished: grade again".into(), begun.elapsed()).contained_by(&sink.sandbox)
             }
         }
     });
@@ -311,15 +352,17 @@ struct ReportSink {
     output: Option<PathBuf>,
     format: Format,
     show_progress: bool,
+    sandbox: Sandbox,
     written: Arc<Mutex<bool>>,
 }
 
 impl ReportSink {
-    fn new(output: Option<PathBuf>, format: Format, show_progress: bool) -> Self {
+    fn new(output: Option<PathBuf>, format: Format, show_progress: bool, sandbox: Sandbox) -> Self {
         Self {
             output,
             format,
             show_progress,
+            sandbox,
             written: Arc::new(Mutex::new(false)),
         }
     }
@@ -335,7 +378,8 @@ impl ReportSink {
             Vec::new(),
             "the grader did not finish: it was stopped or killed before it wrote its report".into(),
             Duration::ZERO,
-        );
+        )
+        .contained_by(&self.sandbox);
         write_report(path, &report::render(&report, self.format))
     }
 

@@ -320,6 +320,8 @@ fn a_grading_that_outlives_its_timeout_ends_with_an_honest_report_and_no_process
             report.to_str().unwrap(),
             "--timeout",
             "2",
+            "--sandbox",
+            "none",
             "--start-timeout",
             "30",
             "--dir",
@@ -362,7 +364,7 @@ fn a_grader_killed_mid_run_leaves_a_failing_report_not_none() {
     let mut child = Command::new(BIN)
         .args(["grade", "--format", "json", "--output"])
         .arg(&report)
-        .args(["--start-timeout", "30", "--dir"])
+        .args(["--start-timeout", "30", "--sandbox", "none", "--dir"])
         .arg(dir.path())
         .args(["--", "sh", "-c"])
         .arg(format!(

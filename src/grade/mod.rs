@@ -8,6 +8,7 @@ pub mod report;
 pub mod watchdog;
 
 use crate::checks::{self, CheckReport, Credentials, Ctx, Failure, Stages, Status};
+use crate::sandbox::Sandbox;
 use crate::target::{CommandSpec, CommandTarget, Target};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,10 @@ pub struct Report {
     /// entry, [`GRADER_ERROR_ID`], that says so.
     pub error: Option<String>,
     pub duration: Duration,
+    /// What contained the submission: `bwrap` or `none`.
+    pub sandbox: &'static str,
+    /// Why there was no sandbox although one was asked for (`--sandbox auto`).
+    pub sandbox_warning: Option<String>,
 }
 
 /// The id of the one entry of a report whose grading could not start.
@@ -44,6 +49,13 @@ impl Report {
     /// The number of checks selected, whether or not they could run.
     pub fn max_score(&self) -> usize {
         checks::select(self.stages).len()
+    }
+
+    /// The report, saying what contained the submission.
+    pub fn contained_by(mut self, sandbox: &Sandbox) -> Self {
+        self.sandbox = sandbox.label();
+        self.sandbox_warning = sandbox.fallback_reason().map(str::to_owned);
+        self
     }
 
     pub fn all_passed(&self) -> bool {
@@ -64,6 +76,8 @@ impl Report {
             checks: vec![entry],
             error: Some(error),
             duration,
+            sandbox: "none",
+            sandbox_warning: None,
         }
     }
 
@@ -89,6 +103,8 @@ impl Report {
             checks,
             error: None,
             duration,
+            sandbox: "none",
+            sandbox_warning: None,
         }
     }
 }
@@ -119,10 +135,12 @@ fn grader_entry(
 /// Grades the program `options.spec` describes, calling `on_check` as each check ends.
 pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) -> Report {
     let begun = Instant::now();
+    let sandbox = options.spec.sandbox.clone();
     let target = match CommandTarget::new(options.spec) {
         Ok(target) => Box::new(target) as Box<dyn Target>,
         Err(error) => {
-            return Report::grader_error(options.stages, error.to_string(), begun.elapsed());
+            return Report::grader_error(options.stages, error.to_string(), begun.elapsed())
+                .contained_by(&sandbox);
         }
     };
     let mut ctx = Ctx::new(target, options.credentials);
@@ -135,5 +153,8 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
         checks,
         error: None,
         duration: begun.elapsed(),
+        sandbox: "none",
+        sandbox_warning: None,
     }
+    .contained_by(&sandbox)
 }

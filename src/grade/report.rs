@@ -54,6 +54,16 @@ pub fn human_line(check: &CheckReport) -> String {
 /// What follows the per-check lines: each failure in full, then the score.
 pub fn human_summary(report: &Report) -> String {
     let mut out = String::new();
+    if report.sandbox == "none" {
+        let why = match &report.sandbox_warning {
+            Some(reason) => format!("--sandbox auto found no working sandbox: {reason}"),
+            None => "--sandbox none".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "\n{FAILED}warning:{FAILED:#} the submission ran WITHOUT a sandbox ({why}): it could read and change whatever this user can, and outlive the run"
+        );
+    }
     if let Some(error) = &report.error {
         let _ = writeln!(
             out,
@@ -128,6 +138,9 @@ struct JsonReport<'a> {
     stage: u8,
     score: usize,
     max_score: usize,
+    sandbox: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox_warning: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     checks: Vec<JsonCheck<'a>>,
@@ -175,6 +188,8 @@ pub fn json(report: &Report) -> String {
         stage: report.stages.last(),
         score: report.score(),
         max_score: report.max_score(),
+        sandbox: report.sandbox,
+        sandbox_warning: report.sandbox_warning.as_deref(),
         error: report.error.as_deref(),
         checks,
     };
@@ -217,6 +232,7 @@ pub fn junit(report: &Report) -> String {
             stage => format!("stage{stage}"),
         };
         let mut suite = TestSuite::new(suite_name.clone());
+        suite.add_property(("sandbox", report.sandbox));
         for check in report.checks.iter().filter(|c| c.stage == stage) {
             let mut status = match check.status {
                 Status::Passed => TestCaseStatus::success(),
@@ -288,10 +304,11 @@ pub fn gradescope(report: &Report) -> String {
         output: match &report.error {
             Some(error) => format!("The grader could not run: {error}"),
             None => format!(
-                "{}/{} checks passed ({}).",
+                "{}/{} checks passed ({}). Sandbox: {}.",
                 report.score(),
                 report.max_score(),
-                stages_label(report.stages)
+                stages_label(report.stages),
+                report.sandbox
             ),
         },
         tests,

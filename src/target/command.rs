@@ -3,6 +3,7 @@
 
 use super::copy::{CopyLimits, copy_submission};
 use super::{EXIT_DEADLINE, SECOND_SIGNAL_AFTER, Stopped, Target, TargetError, free_port};
+use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -10,11 +11,13 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
+use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 use url::Url;
@@ -35,6 +38,8 @@ pub struct CommandSpec {
     pub start_timeout: Duration,
     /// Bytes of stdout and of stderr kept on disk.
     pub output_cap: u64,
+    /// What contains the program.
+    pub sandbox: Sandbox,
 }
 
 impl CommandSpec {
@@ -44,6 +49,7 @@ impl CommandSpec {
             dir: dir.into(),
             start_timeout: Duration::from_secs(10),
             output_cap: DEFAULT_OUTPUT_CAP,
+            sandbox: Sandbox::none(),
         }
     }
 }
@@ -121,12 +127,42 @@ pub struct CommandTarget {
     spec: CommandSpec,
     port: u16,
     base: Url,
-    scratch: TempDir,
-    /// Holds `stdout.log` and `stderr.log` (capped); removed with the target.
-    _logs: TempDir,
+    /// This run's folder: the scratch copy, the capped `stdout.log` and `stderr.log`, and what
+    /// the sandbox needs; removed with the target.
+    work: TempDir,
+    scratch: PathBuf,
     output: Arc<Output>,
     child: Option<Child>,
     group: Option<Pid>,
+    /// The sandbox's init, readable once it and so every process of the sandbox is gone.
+    sandbox_gone: Option<AsyncFd<OwnedFd>>,
+}
+
+/// The prefix of every run folder; the grader's pid follows, so a later run can tell the
+/// folders of a grader that was killed from those of one still running.
+const RUN_FOLDER_PREFIX: &str = "session-lab-run-";
+
+/// Removes the run folders that graders killed before they could clean up left behind.
+pub fn remove_stale_run_folders() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(RUN_FOLDER_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let owner_gone =
+            nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
+        if owner_gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 impl CommandTarget {
@@ -142,28 +178,34 @@ impl CommandTarget {
         let setup = |what: &str, error: std::io::Error| {
             TargetError::Setup(format!("cannot {what}: {error}"))
         };
-        let scratch = tempfile::Builder::new()
-            .prefix("session-lab-submission-")
+        let work = tempfile::Builder::new()
+            .prefix(&format!("{RUN_FOLDER_PREFIX}{}-", std::process::id()))
             .tempdir()
             .map_err(|e| setup("create a scratch directory", e))?;
-        copy_submission(&spec.dir, scratch.path(), CopyLimits::default()).map_err(|error| {
+        let scratch = spec
+            .sandbox
+            .prepare(work.path())
+            .map_err(|e| setup("create a scratch directory", e))?;
+        copy_submission(&spec.dir, &scratch, CopyLimits::default()).map_err(|error| {
             TargetError::Setup(format!(
                 "cannot copy the submission directory {}: {error}",
                 spec.dir.display()
             ))
         })?;
-        find_program(&spec.command[0], &spec.dir, scratch.path())?;
-        let logs = tempfile::Builder::new()
-            .prefix("session-lab-output-")
-            .tempdir()
+        find_program(&spec.command[0], &spec.dir, &scratch)?;
+        spec.sandbox
+            .hand_over(&scratch)
+            .map_err(|e| setup("hand the scratch copy to the sandbox's user", e))?;
+        let logs = work.path().join("logs");
+        std::fs::create_dir(&logs)
             .map_err(|e| setup("create a directory for the program's output", e))?;
         let output = Arc::new(Output {
             stdout: Mutex::new(
-                CappedFile::create(&logs.path().join("stdout.log"), spec.output_cap)
+                CappedFile::create(&logs.join("stdout.log"), spec.output_cap)
                     .map_err(|e| setup("create stdout.log", e))?,
             ),
             stderr: Mutex::new(
-                CappedFile::create(&logs.path().join("stderr.log"), spec.output_cap)
+                CappedFile::create(&logs.join("stderr.log"), spec.output_cap)
                     .map_err(|e| setup("create stderr.log", e))?,
             ),
             tail: Mutex::new(VecDeque::new()),
@@ -173,16 +215,26 @@ impl CommandTarget {
             base: loopback_url(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
             spec,
             port,
+            work,
             scratch,
-            _logs: logs,
             output,
             child: None,
             group: None,
+            sandbox_gone: None,
         })
     }
 
     fn program(&self) -> &str {
         &self.spec.command[0]
+    }
+
+    /// bwrap exits with its command; the sandbox's init, and whatever the command left
+    /// running, are killed by the kernel a moment later. A restart waits for that, so that
+    /// nothing of the old sandbox can still hold the port the new one must listen on.
+    async fn wait_until_sandbox_gone(&mut self) {
+        if let Some(init) = self.sandbox_gone.take() {
+            let _ = tokio::time::timeout(EXIT_DEADLINE, init.readable()).await;
+        }
     }
 
     fn signal_group(&self, signal: Signal) {
@@ -202,8 +254,14 @@ impl CommandTarget {
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     self.child = None;
+                    let limit = self
+                        .spec
+                        .sandbox
+                        .explain_exit(status.code())
+                        .map(|why| format!(": {why}"))
+                        .unwrap_or_default();
                     return Err(TargetError::Start(format!(
-                        "`{}` exited ({status}) before it listened on port {}",
+                        "`{}` exited ({status}) before it listened on port {}{limit}",
                         self.program(),
                         self.port
                     )));
@@ -271,11 +329,13 @@ impl Target for CommandTarget {
             .iter()
             .map(|arg| arg.replace("{port}", &port))
             .collect();
-        let mut command = Command::new(&args[0]);
+        let launch = self
+            .spec
+            .sandbox
+            .launch(&args, &self.scratch, self.work.path(), self.port)
+            .map_err(|error| TargetError::Start(error.to_string()))?;
+        let mut command = Command::from(launch.command);
         command
-            .args(&args[1..])
-            .current_dir(self.scratch.path())
-            .env("PORT", &port)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -283,18 +343,43 @@ impl Target for CommandTarget {
             .kill_on_drop(true);
         // SAFETY: prctl is async-signal-safe, and the closure touches no memory of the parent.
         // A grader killed outright takes the program with it, rather than leaving it running.
+        // It runs after the sandbox's own setup, since a change of uid clears it.
         unsafe {
             command.pre_exec(|| {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
             });
         }
-        let mut child = command.spawn().map_err(|error| {
+        let spawned = command.spawn();
+        // The command holds the write end of bwrap's status pipe: drop it before reading.
+        drop(command);
+        let mut child = spawned.map_err(|error| {
             TargetError::Start(format!("cannot run `{}`: {error}", self.program()))
         })?;
-        self.group = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .map(Pid::from_raw);
+        let pid = child.id().unwrap_or_default();
+        let leader = tokio::task::spawn_blocking(move || launch.leader.read(pid))
+            .await
+            .map_err(|error| TargetError::Start(error.to_string()))
+            .and_then(|read| {
+                read.map_err(|error| {
+                    TargetError::Start(format!("the sandbox did not start: {error}"))
+                })
+            });
+        let leader = match leader {
+            Ok(leader) => leader,
+            Err(error) => {
+                let _ = child.kill().await;
+                return Err(error);
+            }
+        };
+        self.group = i32::try_from(leader).ok().map(Pid::from_raw);
+        self.sandbox_gone = if leader == pid {
+            None
+        } else {
+            // SAFETY: an OwnedFd keeps its descriptor open and unchanged until it is dropped.
+            crate::sandbox::pidfd(leader)
+                .ok()
+                .and_then(|init| unsafe { AsyncFd::register(init) }.ok())
+        };
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(capture(stdout, self.output.clone(), false));
         }
@@ -337,6 +422,7 @@ impl Target for CommandTarget {
         // Whatever the program started and left behind goes too.
         self.signal_group(Signal::SIGKILL);
         self.group = None;
+        self.wait_until_sandbox_gone().await;
         Ok(Stopped {
             exited_in_time,
             needed_second_signal,
@@ -348,9 +434,10 @@ impl Target for CommandTarget {
     async fn kill(&mut self) -> Result<(), TargetError> {
         self.signal_group(Signal::SIGKILL);
         if let Some(mut child) = self.child.take() {
-            let _ = child.wait().await;
+            let _ = child.kill().await;
         }
         self.group = None;
+        self.wait_until_sandbox_gone().await;
         Ok(())
     }
 

@@ -8,7 +8,7 @@ mod copy;
 mod reference;
 
 pub use crate::server::StopSignal;
-pub use command::{CommandSpec, CommandTarget};
+pub use command::{CommandSpec, CommandTarget, remove_stale_run_folders};
 pub use reference::ReferenceTarget;
 
 use std::time::Duration;

@@ -1,0 +1,534 @@
+//! The sandbox a submission's command runs in. Student code is hostile until proven otherwise:
+//! with bubblewrap (`bwrap`) it gets its own PID, IPC, UTS and user namespaces (nothing it
+//! starts outlives the sandbox, and it cannot see or signal the grader), a root made of
+//! read-only system directories and its interpreter's prefix, a private `/tmp`, the scratch
+//! copy as its only writable place, a cleared environment, an unprivileged uid of its own
+//! even when the grader runs as root, and kernel limits on processes, memory, file size and
+//! CPU time. The network namespace is the grader's: [`network`] gives the `grade` command one
+//! with only loopback, so the submission reaches the grader and nothing else.
+//!
+//! [`Sandbox::none`] runs the command as it is, in its own process group, and says so in
+//! every report.
+
+mod interpreter;
+pub mod network;
+
+use nix::libc;
+use std::ffi::CString;
+use std::hash::{Hash, Hasher};
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+/// How to contain the submission (`grade --sandbox`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SandboxMode {
+    /// bubblewrap where it works here; otherwise none, with a warning in every report.
+    Auto,
+    /// bubblewrap, or the grading stops with an error.
+    Bwrap,
+    /// No containment: the command runs as the grader's user, in its own process group.
+    None,
+}
+
+/// The kernel limits on a sandboxed command; each has a `grade` flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Processes and threads together (RLIMIT_NPROC, per uid: each sandbox has its own uid).
+    /// Applied only when the grader runs as root; otherwise it would count all the user's.
+    pub processes: u64,
+    /// Address space in bytes (RLIMIT_AS). Node reserves about 1 GiB of it at start.
+    pub memory: u64,
+    /// The largest file it may write, in bytes (RLIMIT_FSIZE).
+    pub file_size: u64,
+    /// CPU seconds (RLIMIT_CPU): SIGXCPU at the limit, SIGKILL 5 s later.
+    pub cpu_seconds: u64,
+}
+
+impl Default for Limits {
+    /// What no correct solution meets: a Python or Node server uses a dozen threads, 100 MiB
+    /// of memory, a state file of kilobytes and well under a second of CPU per grading.
+    fn default() -> Self {
+        Self {
+            processes: 128,
+            memory: 2 << 30,
+            file_size: 64 << 20,
+            cpu_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error(
+        "bubblewrap cannot run here ({0}): install it (Debian: apt-get install bubblewrap) and allow unprivileged user namespaces, or grade with --sandbox none"
+    )]
+    Unavailable(String),
+    #[error("cannot prepare the sandbox: {0}")]
+    Prepare(#[from] std::io::Error),
+}
+
+/// How submissions run: contained by bubblewrap, or not at all.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    bwrap: bool,
+    limits: Limits,
+    env: Vec<(String, String)>,
+    /// Why `auto` fell back to no sandbox, for the reports.
+    fallback_reason: Option<String>,
+}
+
+/// The file descriptor bwrap writes its JSON status to, in the child.
+const STATUS_FD: RawFd = 9;
+
+/// A command ready to spawn, and how to learn which process leads it once it runs.
+pub struct Launch {
+    pub command: std::process::Command,
+    pub leader: Leader,
+}
+
+/// Where bwrap reports the sandbox's init (nothing without a sandbox).
+pub struct Leader(Option<OwnedFd>);
+
+impl Leader {
+    /// The process to signal as a group: the sandbox's init (bwrap's `--new-session` makes it
+    /// the leader of the command's group), or the command itself without a sandbox. Blocks
+    /// until bwrap reports it, which it does right after starting the sandbox, or exits; call
+    /// it once the command that holds the pipe's other end is dropped.
+    pub fn read(self, spawned: u32) -> std::io::Result<u32> {
+        let Some(status) = self.0 else {
+            return Ok(spawned);
+        };
+        let mut status = std::fs::File::from(status);
+        let mut text = Vec::new();
+        let mut byte = [0u8; 1];
+        while text.len() < 4096 && status.read(&mut byte)? == 1 {
+            text.push(byte[0]);
+            if byte[0] == b'}' {
+                break;
+            }
+        }
+        let first: serde_json::Value = serde_json::from_slice(&text).map_err(|_| {
+            std::io::Error::other(format!(
+                "bubblewrap did not start the sandbox (it said {:?})",
+                String::from_utf8_lossy(&text)
+            ))
+        })?;
+        first["child-pid"]
+            .as_u64()
+            .and_then(|pid| u32::try_from(pid).ok())
+            .ok_or_else(|| std::io::Error::other("bubblewrap did not report the sandbox's pid"))
+    }
+}
+
+impl Sandbox {
+    /// No containment.
+    pub fn none() -> Self {
+        Self {
+            bwrap: false,
+            limits: Limits::default(),
+            env: Vec::new(),
+            fallback_reason: None,
+        }
+    }
+
+    /// The sandbox `mode` asks for, with `limits` and the instructor's extra `env`. `Auto`
+    /// tries bubblewrap once and falls back to none, keeping the reason.
+    pub fn new(
+        mode: SandboxMode,
+        limits: Limits,
+        env: Vec<(String, String)>,
+    ) -> Result<Self, SandboxError> {
+        let mut sandbox = Self {
+            bwrap: mode != SandboxMode::None,
+            limits,
+            env,
+            fallback_reason: None,
+        };
+        if sandbox.bwrap {
+            if let Err(error) = sandbox.probe() {
+                if mode == SandboxMode::Bwrap {
+                    return Err(error);
+                }
+                sandbox.bwrap = false;
+                sandbox.fallback_reason = Some(error.to_string());
+            }
+        }
+        Ok(sandbox)
+    }
+
+    /// `bwrap` or `none`, as every report format states it.
+    pub fn label(&self) -> &'static str {
+        if self.bwrap { "bwrap" } else { "none" }
+    }
+
+    /// Why `--sandbox auto` runs without one, when it does.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Runs `true` in a sandbox, to learn whether bubblewrap works on this machine.
+    fn probe(&self) -> Result<(), SandboxError> {
+        let work = tempfile::Builder::new()
+            .prefix("session-lab-probe-")
+            .tempdir()?;
+        let scratch = self.prepare(work.path())?;
+        let mut launch = self.launch(&["true".to_owned()], &scratch, work.path(), 0)?;
+        let output = launch
+            .command
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|error| SandboxError::Unavailable(format!("cannot run bwrap: {error}")))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(SandboxError::Unavailable(
+                String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            ))
+        }
+    }
+
+    /// Makes `work` (a fresh directory of the grader's) ready for a sandboxed run and returns
+    /// the scratch directory inside it that the submission is to be copied to.
+    pub fn prepare(&self, work: &Path) -> std::io::Result<PathBuf> {
+        let scratch = work.join("submission");
+        std::fs::create_dir(&scratch)?;
+        if self.bwrap {
+            // The sandbox's user must reach its scratch copy and the prefix mounts: traverse,
+            // never list.
+            std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o711))?;
+        }
+        Ok(scratch)
+    }
+
+    /// After the copy: the scratch copy becomes the sandbox user's.
+    pub fn hand_over(&self, scratch: &Path) -> std::io::Result<()> {
+        if self.bwrap && is_root() {
+            let uid = sandbox_uid(scratch);
+            chown_tree(scratch, uid)?;
+        }
+        Ok(())
+    }
+
+    /// The command that runs `argv` in `scratch` (prepared in `work`) with `PORT` = `port`.
+    pub fn launch(
+        &self,
+        argv: &[String],
+        scratch: &Path,
+        work: &Path,
+        port: u16,
+    ) -> Result<Launch, SandboxError> {
+        let mut environment = vec![
+            ("HOME".to_owned(), scratch.to_string_lossy().into_owned()),
+            ("LANG".to_owned(), "C.UTF-8".to_owned()),
+            ("PORT".to_owned(), port.to_string()),
+        ];
+        environment.extend(self.env.iter().cloned());
+        if !self.bwrap {
+            let mut command = std::process::Command::new(&argv[0]);
+            command
+                .args(&argv[1..])
+                .current_dir(scratch)
+                .env("PORT", port.to_string())
+                .envs(self.env.iter().map(|(k, v)| (k, v)));
+            return Ok(Launch {
+                command,
+                leader: Leader(None),
+            });
+        }
+        let prefixes = interpreter::prefixes(argv, scratch);
+        let mut path: Vec<String> = prefixes
+            .iter()
+            .map(|prefix| prefix.join("bin").to_string_lossy().into_owned())
+            .collect();
+        path.extend(["/usr/local/bin", "/usr/bin", "/bin"].map(String::from));
+        environment.push(("PATH".to_owned(), path.join(":")));
+
+        let root = is_root();
+        let uid = if root {
+            sandbox_uid(scratch)
+        } else {
+            nix::unistd::getuid().as_raw()
+        };
+        let etc = work.join("etc");
+        std::fs::create_dir_all(&etc)?;
+        std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::write(
+            etc.join("passwd"),
+            format!(
+                "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nsandbox:x:{uid}:{uid}:sandbox:{}:/usr/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                scratch.display()
+            ),
+        )?;
+        std::fs::write(
+            etc.join("group"),
+            format!("root:x:0:\nsandbox:x:{uid}:\nnogroup:x:65534:\n"),
+        )?;
+
+        // A prefix under a directory the sandbox's user cannot traverse (pyenv's, under the
+        // 0700 /root) is bind-mounted by root, in the child's own mount namespace, onto a
+        // directory it can reach; bwrap then binds that at the prefix's own path.
+        let mut staged = Vec::new();
+        let mut args: Vec<String> = [
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--disable-userns",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/sbin",
+            "/sbin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--dir",
+            "/var/tmp",
+        ]
+        .map(String::from)
+        .to_vec();
+        for file in [
+            "hosts",
+            "nsswitch.conf",
+            "host.conf",
+            "gai.conf",
+            "services",
+            "protocols",
+            "ld.so.cache",
+            "ld.so.conf",
+            "ld.so.conf.d",
+            "localtime",
+            "mime.types",
+            "ssl",
+            "ca-certificates",
+            "alternatives",
+        ] {
+            args.extend(bind("--ro-bind-try", &Path::new("/etc").join(file)));
+        }
+        for file in ["passwd", "group"] {
+            args.extend([
+                "--ro-bind".to_owned(),
+                etc.join(file).to_string_lossy().into_owned(),
+                format!("/etc/{file}"),
+            ]);
+        }
+        for (index, prefix) in prefixes.iter().enumerate() {
+            let source = if root {
+                let stage = work.join(format!("prefix-{index}"));
+                std::fs::create_dir_all(&stage)?;
+                std::fs::set_permissions(&stage, std::fs::Permissions::from_mode(0o755))?;
+                staged.push((c_path(prefix)?, c_path(&stage)?));
+                stage
+            } else {
+                prefix.clone()
+            };
+            args.extend([
+                "--ro-bind".to_owned(),
+                source.to_string_lossy().into_owned(),
+                prefix.to_string_lossy().into_owned(),
+            ]);
+        }
+        // The grader's own binary is no solution, wherever it is installed.
+        if let Ok(grader) = std::env::current_exe() {
+            if grader.starts_with("/usr") {
+                args.extend([
+                    "--ro-bind".to_owned(),
+                    "/dev/null".to_owned(),
+                    grader.to_string_lossy().into_owned(),
+                ]);
+            }
+        }
+        args.extend(bind("--bind", scratch));
+        args.extend(["--chdir".to_owned(), scratch.to_string_lossy().into_owned()]);
+        args.extend(["--json-status-fd".to_owned(), STATUS_FD.to_string()]);
+        args.push("--".to_owned());
+        args.extend(argv.iter().cloned());
+
+        let (status_read, status_write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(std::io::Error::from)?;
+        let mut command = std::process::Command::new("bwrap");
+        // Cleared before bwrap: its init keeps its environment readable at /proc/1/environ.
+        command.args(&args).env_clear().envs(environment);
+        let limits = self.limits;
+        let status_fd = status_write.as_raw_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls, on memory prepared
+        // before the fork (the C strings), and no allocation.
+        unsafe {
+            command.pre_exec(move || {
+                let _keep_open = &status_write;
+                if status_fd == STATUS_FD {
+                    check(libc::fcntl(STATUS_FD, libc::F_SETFD, 0))?;
+                } else {
+                    check(libc::dup2(status_fd, STATUS_FD))?;
+                }
+                if root {
+                    if !staged.is_empty() {
+                        private_mount_namespace()?;
+                    }
+                    for (prefix, stage) in &staged {
+                        bind_read_only(prefix, stage)?;
+                    }
+                    check(libc::setgroups(0, std::ptr::null()))?;
+                    check(libc::setresgid(uid, uid, uid))?;
+                    check(libc::setresuid(uid, uid, uid))?;
+                    set_limit(libc::RLIMIT_NPROC, limits.processes, limits.processes)?;
+                }
+                set_limit(libc::RLIMIT_AS, limits.memory, limits.memory)?;
+                set_limit(libc::RLIMIT_FSIZE, limits.file_size, limits.file_size)?;
+                set_limit(libc::RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5)?;
+                set_limit(libc::RLIMIT_CORE, 0, 0)?;
+                check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+                Ok(())
+            });
+        }
+        Ok(Launch {
+            command,
+            leader: Leader(Some(status_read)),
+        })
+    }
+
+    /// What a sandboxed command's exit status says about the limits: bwrap exits 128 + N
+    /// when the command dies of signal N.
+    pub fn explain_exit(&self, code: Option<i32>) -> Option<String> {
+        if !self.bwrap {
+            return None;
+        }
+        match code? - 128 {
+            signal if signal == libc::SIGXCPU => Some(format!(
+                "it used up the sandbox's CPU time limit ({} s, --cpu-limit) and was killed by SIGXCPU",
+                self.limits.cpu_seconds
+            )),
+            signal if signal == libc::SIGXFSZ => Some(format!(
+                "it wrote a file larger than the sandbox's file size limit ({} MiB, --file-size-limit) and was killed by SIGXFSZ",
+                self.limits.file_size >> 20
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// A uid of the scratch copy's own, so that two gradings at once never share a process limit
+/// (RLIMIT_NPROC counts per uid). It need not exist in /etc/passwd.
+fn sandbox_uid(scratch: &Path) -> u32 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    scratch.hash(&mut hasher);
+    200_000 + (hasher.finish() % 1_000_000) as u32
+}
+
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+fn bind(option: &str, path: &Path) -> [String; 3] {
+    let path = path.to_string_lossy().into_owned();
+    [option.to_owned(), path.clone(), path]
+}
+
+fn c_path(path: &Path) -> std::io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)
+}
+
+fn chown_tree(path: &Path, uid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(uid))?;
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            chown_tree(&entry?.path(), uid)?;
+        }
+    }
+    Ok(())
+}
+
+fn check(result: libc::c_int) -> std::io::Result<()> {
+    if result == -1 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn set_limit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> std::io::Result<()> {
+    // SAFETY: setrlimit reads the struct it is given and nothing else.
+    check(unsafe {
+        libc::setrlimit(
+            resource,
+            &libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            },
+        )
+    })
+}
+
+/// In the child, as root: a mount namespace of its own, so that its mounts never reach the
+/// host's.
+fn private_mount_namespace() -> std::io::Result<()> {
+    // SAFETY: plain syscalls on static C strings.
+    unsafe {
+        check(libc::unshare(libc::CLONE_NEWNS))?;
+        check(libc::mount(
+            c"none".as_ptr(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ))
+    }
+}
+
+/// `prefix` bound read-only onto `stage`.
+fn bind_read_only(prefix: &CString, stage: &CString) -> std::io::Result<()> {
+    // SAFETY: plain syscalls on C strings made before the fork.
+    unsafe {
+        check(libc::mount(
+            prefix.as_ptr(),
+            stage.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        ))?;
+        check(libc::mount(
+            std::ptr::null(),
+            stage.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+            std::ptr::null(),
+        ))
+    }
+}
+
+/// Opens `pid` as a pidfd, to learn when it is gone without racing a reused pid.
+pub fn pidfd(pid: u32) -> std::io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor was just made and is owned by nothing else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
