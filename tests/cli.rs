@@ -1,10 +1,12 @@
 //! The `session-lab` binary as users meet it: exit codes, messages, and the report that is
 //! written whatever happens.
 
+mod support;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::alive;
 
 const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
 
@@ -291,18 +293,6 @@ fn the_reference_binary_passes_the_grader() {
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{json:#}");
     assert_eq!(json["score"], json["max_score"]);
-}
-
-/// Whether a process is still there (a zombie no longer counts: it has exited).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 #[test]

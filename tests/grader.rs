@@ -2,12 +2,14 @@
 //! different styles, one classic mistake at a time, and programs that misbehave outright.
 //! A grader that is too strict is as broken as one that is too lenient.
 
+mod support;
 use rstest::rstest;
 use session_lab::checks::{Credentials, LAST_STAGE, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::alive;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -39,18 +41,6 @@ fn ids_with(report: &Report, status: Status) -> Vec<&'static str> {
         .filter(|check| check.status == status)
         .map(|check| check.id)
         .collect()
-}
-
-/// Whether a process is still there (a zombie no longer counts: it has exited).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 fn recorded_pids(file: &Path) -> Vec<u32> {

@@ -40,7 +40,8 @@ pub struct Limits {
     /// Processes and threads together (RLIMIT_NPROC, per uid: each sandbox has its own uid).
     /// Applied only when the grader runs as root; otherwise it would count all the user's.
     pub processes: u64,
-    /// Address space in bytes (RLIMIT_AS). Node reserves about 1 GiB of it at start.
+    /// Address space in bytes (RLIMIT_AS): a backstop, not a measure of memory. Node does not
+    /// start below about 800 MiB of it, and each Python thread reserves 8 MiB of stack.
     pub memory: u64,
     /// The largest file it may write, in bytes (RLIMIT_FSIZE).
     pub file_size: u64,
@@ -53,8 +54,8 @@ impl Default for Limits {
     /// of memory, a state file of kilobytes and well under a second of CPU per grading.
     fn default() -> Self {
         Self {
-            processes: 128,
-            memory: 2 << 30,
+            processes: 256,
+            memory: 4 << 30,
             file_size: 64 << 20,
             cpu_seconds: 60,
         }
@@ -90,7 +91,9 @@ pub struct Launch {
     pub leader: Leader,
 }
 
-/// Where bwrap reports the sandbox's init (nothing without a sandbox).
+/// Where bwrap reports the sandbox's init (nothing without a sandbox). Keep it while the
+/// sandbox runs: bwrap writes its exit status there at the end, and dies of SIGPIPE, its
+/// command's status lost, if nobody holds the pipe open.
 pub struct Leader(Option<OwnedFd>);
 
 impl Leader {
@@ -98,11 +101,11 @@ impl Leader {
     /// the leader of the command's group), or the command itself without a sandbox. Blocks
     /// until bwrap reports it, which it does right after starting the sandbox, or exits; call
     /// it once the command that holds the pipe's other end is dropped.
-    pub fn read(self, spawned: u32) -> std::io::Result<u32> {
-        let Some(status) = self.0 else {
+    pub fn read(&self, spawned: u32) -> std::io::Result<u32> {
+        let Some(status) = &self.0 else {
             return Ok(spawned);
         };
-        let mut status = std::fs::File::from(status);
+        let mut status = std::fs::File::from(status.try_clone()?);
         let mut text = Vec::new();
         let mut byte = [0u8; 1];
         while text.len() < 4096 && status.read(&mut byte)? == 1 {

@@ -3,7 +3,7 @@
 
 use super::copy::{CopyLimits, copy_submission};
 use super::{EXIT_DEADLINE, SECOND_SIGNAL_AFTER, Stopped, Target, TargetError, free_port};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Leader, Sandbox};
 use crate::server::StopSignal;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -136,6 +136,8 @@ pub struct CommandTarget {
     group: Option<Pid>,
     /// The sandbox's init, readable once it and so every process of the sandbox is gone.
     sandbox_gone: Option<AsyncFd<OwnedFd>>,
+    /// Held open while the sandbox runs (see [`Leader`]).
+    sandbox_status: Option<Leader>,
 }
 
 /// The prefix of every run folder; the grader's pid follows, so a later run can tell the
@@ -221,6 +223,7 @@ impl CommandTarget {
             child: None,
             group: None,
             sandbox_gone: None,
+            sandbox_status: None,
         })
     }
 
@@ -356,22 +359,24 @@ impl Target for CommandTarget {
             TargetError::Start(format!("cannot run `{}`: {error}", self.program()))
         })?;
         let pid = child.id().unwrap_or_default();
-        let leader = tokio::task::spawn_blocking(move || launch.leader.read(pid))
-            .await
-            .map_err(|error| TargetError::Start(error.to_string()))
-            .and_then(|read| {
-                read.map_err(|error| {
-                    TargetError::Start(format!("the sandbox did not start: {error}"))
-                })
-            });
-        let leader = match leader {
-            Ok(leader) => leader,
+        let leader = tokio::task::spawn_blocking(move || {
+            let read = launch.leader.read(pid);
+            read.map(|leader| (leader, launch.leader))
+        })
+        .await
+        .map_err(|error| TargetError::Start(error.to_string()))
+        .and_then(|read| {
+            read.map_err(|error| TargetError::Start(format!("the sandbox did not start: {error}")))
+        });
+        let (leader, status) = match leader {
+            Ok(read) => read,
             Err(error) => {
                 let _ = child.kill().await;
                 return Err(error);
             }
         };
         self.group = i32::try_from(leader).ok().map(Pid::from_raw);
+        self.sandbox_status = Some(status);
         self.sandbox_gone = if leader == pid {
             None
         } else {

@@ -1,5 +1,5 @@
 //! What several test files share: a throwaway HTTP server on a free loopback port, for
-//! replaying what other sites send.
+//! replaying what other sites send, and a look at whether a process is still running.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 
 /// Serves `handler` on a free loopback port for the rest of the test; `handler` is made from
 /// the port, for answers that must name it (a redirect's `Location`).
+#[allow(dead_code)] // not every test file that shares this module replays a site
 pub async fn serve<H, F>(make_handler: impl FnOnce(u16) -> H) -> u16
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -34,4 +35,17 @@ where
         }
     });
     port
+}
+
+/// Whether a process is still there (a zombie no longer counts: it has exited).
+#[allow(dead_code)] // not every test file that shares this module checks processes
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }

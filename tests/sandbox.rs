@@ -1,0 +1,272 @@
+//! The grader against hostile submissions (`tests/fixtures/hostile/`), through the `grade`
+//! command as instructors run it, sandbox on: each attack is contained, the verdict and the
+//! report are honest, no process of the submission is left and nothing outside its scratch
+//! copy changed. Where bubblewrap cannot work on the machine, each test says so and checks
+//! that `--sandbox auto` falls back with a warning instead.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::alive;
+
+const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
+
+fn hostile() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile")
+}
+
+/// Whether bubblewrap works here; if not, says so and proves the honest fallback.
+fn bwrap_works() -> bool {
+    let output = grade(
+        &["--stage", "1", "--sandbox", "bwrap"],
+        &hostile(),
+        &["true"],
+    )
+    .0;
+    if output.status.code() == Some(2)
+        && String::from_utf8_lossy(&output.stderr).contains("bubblewrap cannot run here")
+    {
+        eprintln!("bubblewrap cannot run on this machine: checking the fallback instead");
+        let (output, report) = grade(&["--stage", "1"], &hostile(), &["true"]);
+        assert_eq!(report["sandbox"], "none", "{output:?}");
+        assert!(!report["sandbox_warning"].is_null(), "{report}");
+        return false;
+    }
+    true
+}
+
+/// Runs `grade` (JSON report to a file) on `dir`, killing it past 60 s.
+fn grade(options: &[&str], dir: &Path, command: &[&str]) -> (Output, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.json");
+    let mut child = Command::new(BIN)
+        .arg("grade")
+        .args(options)
+        .args(["--format", "json", "--output"])
+        .arg(&report)
+        .arg("--dir")
+        .arg(dir)
+        .arg("--")
+        .args(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "grade ran longer than 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
+    let json = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (output, json)
+}
+
+/// The pids of processes whose name or command line holds `marker`.
+fn processes_named(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let read =
+                |file: &str| std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
+            let holds = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).contains(marker);
+            alive(*pid) && (holds(read("comm")) || holds(read("cmdline")))
+        })
+        .collect()
+}
+
+fn marker(what: &str) -> String {
+    format!("sl{what}{}", std::process::id() % 100_000)
+}
+
+fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
+}
+
+#[test]
+fn a_spy_reads_writes_forges_and_signals_nothing_outside_its_copy() {
+    if !bwrap_works() {
+        return;
+    }
+    let submission = tempfile::tempdir().unwrap();
+    std::fs::copy(hostile().join("spy.py"), submission.path().join("spy.py")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report_path = out.path().join("report.json");
+    let host_service = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host_port = host_service.local_addr().unwrap().port().to_string();
+    let begun = Instant::now();
+    let mut child = Command::new(BIN)
+        .args([
+            "grade",
+            "--stage",
+            "1",
+            "--sandbox",
+            "bwrap",
+            "--env",
+            "GIVEN=1",
+        ])
+        .args(["--format", "json", "--output"])
+        .arg(&report_path)
+        .arg("--dir")
+        .arg(submission.path())
+        .args(["--", "python3", "spy.py"])
+        .arg(submission.path())
+        .arg(&report_path)
+        .arg(&host_port)
+        .env("GRADER_SECRET_TOKEN", "do-not-leak")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(begun.elapsed() < Duration::from_secs(30));
+    assert_eq!(status.code(), Some(1), "a failed check, honestly");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["sandbox"], "bwrap");
+    assert_eq!(report["score"], 0, "{report}");
+    let listens = check(&report, "stage1.listens");
+    assert_eq!(listens["status"], "failed");
+    let output = listens["output_tail"].as_str().unwrap_or_default();
+    for attempt in [
+        "read-shadow",
+        "read-original",
+        "write-original",
+        "forge-report",
+        "host-service",
+    ] {
+        assert!(
+            output.contains(&format!("ATTEMPT {attempt}: refused")),
+            "{attempt} was not refused:\n{output}"
+        );
+    }
+    // /root holds nothing but the mount point of pyenv's Python, where that is the one used.
+    assert!(
+        output.contains("ATTEMPT list-root: refused")
+            || output.contains("ATTEMPT list-root: DONE []")
+            || output.contains("ATTEMPT list-root: DONE ['.pyenv']"),
+        "{output}"
+    );
+    assert!(!output.contains("do-not-leak"), "{output}");
+    assert!(
+        output.contains("ENV GIVEN HOME LANG PATH PORT PWD\n"),
+        "{output}"
+    );
+    assert!(!output.contains("UID 0\n"), "{output}");
+    assert_eq!(
+        std::fs::read_dir(submission.path()).unwrap().count(),
+        1,
+        "nothing was written into the original folder"
+    );
+}
+
+#[test]
+fn an_escaped_daemon_neither_survives_nor_fakes_persistence() {
+    if !bwrap_works() {
+        return;
+    }
+    let marker = marker("esc");
+    let (output, report) = grade(
+        &["--stage", "2", "--sandbox", "bwrap"],
+        &hostile(),
+        &["python3", "escape.py", "{port}", &marker],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    for id in [
+        "stage2.restores-after-sigint",
+        "stage2.restores-after-sigterm",
+    ] {
+        assert_eq!(check(&report, id)["status"], "failed", "{report}");
+    }
+    assert_eq!(check(&report, "stage2.exits-on-sigint")["status"], "passed");
+    assert_eq!(processes_named(&marker), Vec::<u32>::new(), "left running");
+}
+
+#[test]
+fn a_fork_flood_is_bounded_and_leaves_nothing() {
+    if !bwrap_works() {
+        return;
+    }
+    let marker = marker("fork");
+    let (output, report) = grade(
+        &["--stage", "1", "--sandbox", "bwrap", "--start-timeout", "3"],
+        &hostile(),
+        &["python3", "exhaust.py", "fork", &marker],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let listens = check(&report, "stage1.listens");
+    assert!(
+        listens["output_tail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("fork refused after"),
+        "{report}"
+    );
+    assert_eq!(processes_named(&marker), Vec::<u32>::new(), "left running");
+}
+
+#[test]
+fn a_busy_loop_is_stopped_by_the_cpu_limit_which_the_failure_names() {
+    if !bwrap_works() {
+        return;
+    }
+    let (output, report) = grade(
+        &[
+            "--stage",
+            "1",
+            "--sandbox",
+            "bwrap",
+            "--cpu-limit",
+            "1",
+            "--start-timeout",
+            "30",
+        ],
+        &hostile(),
+        &["python3", "exhaust.py", "cpu", "busy"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let message = check(&report, "stage1.listens")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("CPU time limit (1 s, --cpu-limit)"),
+        "{message}"
+    );
+}
+
+/// The sandbox costs a correct solution nothing: every style still passes every check.
+#[rstest::rstest]
+#[case::threaded("threaded", &["python3", "server.py", "{port}"])]
+#[case::keep_alive("keep-alive", &["python3", "server.py"])]
+#[case::flask("flask", &["python3", "app.py", "{port}"])]
+#[case::node("node", &["node", "server.js", "{port}"])]
+fn a_correct_solution_passes_every_check_inside_the_sandbox(
+    #[case] name: &str,
+    #[case] command: &[&str],
+) {
+    if !bwrap_works() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/submissions")
+        .join(name);
+    let (output, report) = grade(&["--sandbox", "bwrap"], &dir, command);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert_eq!(report["sandbox"], "bwrap");
+    assert_eq!(report["score"], report["max_score"], "{report}");
+}
