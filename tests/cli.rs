@@ -12,22 +12,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
 
 /// Runs the binary to completion, killing it if it takes longer than `limit`.
 fn run(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("session-lab {args:?} ran longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
+    support::run_within(Command::new(BIN).args(args), limit)
 }
 
 fn stderr(output: &Output) -> String {

@@ -41,26 +41,18 @@ fn bwrap_works() -> bool {
 fn grade(options: &[&str], dir: &Path, command: &[&str]) -> (Output, serde_json::Value) {
     let out = tempfile::tempdir().unwrap();
     let report = out.path().join("report.json");
-    let mut child = Command::new(BIN)
-        .arg("grade")
-        .args(options)
-        .args(["--format", "json", "--output"])
-        .arg(&report)
-        .arg("--dir")
-        .arg(dir)
-        .arg("--")
-        .args(command)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "grade ran longer than 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output().unwrap();
+    let output = support::run_within(
+        Command::new(BIN)
+            .arg("grade")
+            .args(options)
+            .args(["--format", "json", "--output"])
+            .arg(&report)
+            .arg("--dir")
+            .arg(dir)
+            .arg("--")
+            .args(command),
+        Duration::from_secs(60),
+    );
     let json = std::fs::read_to_string(&report)
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())

@@ -1,5 +1,6 @@
 //! What several test files share: a throwaway HTTP server on a free loopback port, for
-//! replaying what other sites send, and a look at whether a process is still running.
+//! replaying what other sites send, running the binary within a time limit, and a look at
+//! whether a process is still running.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -48,4 +49,28 @@ pub fn alive(pid: u32) -> bool {
             .trim_start()
             .starts_with('Z')
     })
+}
+
+/// Runs `command` to completion with its output captured, killing it past `limit`.
+#[allow(dead_code)] // not every test file that shares this module runs the binary
+pub fn run_within(
+    command: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("{command:?} ran longer than {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
