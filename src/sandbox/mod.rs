@@ -417,12 +417,13 @@ impl Sandbox {
     }
 
     /// What a sandboxed command's exit status says about the limits: bwrap exits 128 + N
-    /// when the command dies of signal N.
+    /// when the command dies of signal N; the limits that show only as an error inside the
+    /// program (memory, processes, a file-size error it caught) are named for any failure.
     pub fn explain_exit(&self, code: Option<i32>) -> Option<String> {
         if !self.bwrap {
             return None;
         }
-        match code? - 128 {
+        match code.filter(|code| *code != 0)? - 128 {
             signal if signal == libc::SIGXCPU => Some(format!(
                 "it used up the sandbox's CPU time limit ({} s, --cpu-limit) and was killed by SIGXCPU",
                 self.limits.cpu_seconds
@@ -431,7 +432,12 @@ impl Sandbox {
                 "it wrote a file larger than the sandbox's file size limit ({} MiB, --file-size-limit) and was killed by SIGXFSZ",
                 self.limits.file_size >> 20
             )),
-            _ => None,
+            _ => Some(format!(
+                "if its output shows MemoryError, \"Resource temporarily unavailable\" or \"File too large\", it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of address space per process (--memory-limit), {} MiB per file (--file-size-limit)",
+                self.limits.processes,
+                self.limits.memory >> 20,
+                self.limits.file_size >> 20
+            )),
         }
     }
 }
