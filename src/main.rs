@@ -272,14 +272,33 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
         file_size: args.file_size_limit << 20,
         cpu_seconds: args.cpu_limit,
     };
-    let sandbox = Sandbox::new(args.sandbox, limits, args.env)?;
+    // Progress goes to the terminal unless the report itself (not human) takes stdout.
+    let show_progress = args.format == Format::Human || args.output.is_some();
     // Before the runtime starts a thread: a network namespace is per thread, inherited by the
     // threads and children started after it.
-    if sandbox.label() == "bwrap" {
-        network::enter_private_network().context(
-            "cannot give the sandbox a network of its own (only loopback); grade with --sandbox none to run without one",
-        )?;
-    }
+    let sandbox = Sandbox::new(args.sandbox, limits, args.env)
+        .map_err(anyhow::Error::from)
+        .and_then(|sandbox| {
+            if sandbox.label() == "bwrap" {
+                network::enter_private_network().context(
+                    "cannot give the sandbox a network of its own (only loopback); grade with --sandbox none to run without one",
+                )?;
+            }
+            Ok(sandbox)
+        });
+    let sandbox = match sandbox {
+        Ok(sandbox) => sandbox,
+        Err(error) => {
+            // Still a report, so that none from an earlier run is taken for this one.
+            let sink = ReportSink::new(args.output, args.format, show_progress, Sandbox::none());
+            sink.finish(&Report::grader_error(
+                stages,
+                format!("{error:#}"),
+                Duration::ZERO,
+            ));
+            return Ok(ExitCode::from(EXIT_CANNOT_START));
+        }
+    };
     remove_stale_run_folders();
     let mut spec = CommandSpec::new(args.command, &args.dir);
     spec.start_timeout = args.start_timeout;
@@ -292,8 +311,6 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
             password: args.password,
         },
     };
-    // Progress goes to the terminal unless the report itself (not human) takes stdout.
-    let show_progress = args.format == Format::Human || args.output.is_some();
     let sink = ReportSink::new(args.output, args.format, show_progress, sandbox);
     sink.placeholder(stages)?;
     let begun = std::time::Instant::now();
@@ -308,8 +325,10 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
                 timeout.as_secs()
             );
             let report = Report::unfinished(stages, completed, reason, begun.elapsed());
-            sink.finish(&report.contained_by(&sink.sandbox));
-            std::process::exit(EXIT_CHECK_FAILED.into());
+            // Unless the grading wrote its own report a moment before: then it exits itself.
+            if sink.finish(&report.contained_by(&sink.sandbox)) {
+                std::process::exit(EXIT_CHECK_FAILED.into());
+            }
         }
     });
     let report = runtime()?.block_on(async {

@@ -19,15 +19,13 @@ fn hostile() -> PathBuf {
 
 /// Whether bubblewrap works here; if not, says so and proves the honest fallback.
 fn bwrap_works() -> bool {
-    let output = grade(
+    let (output, report) = grade(
         &["--stage", "1", "--sandbox", "bwrap"],
         &hostile(),
         &["true"],
-    )
-    .0;
-    if output.status.code() == Some(2)
-        && String::from_utf8_lossy(&output.stderr).contains("bubblewrap cannot run here")
-    {
+    );
+    let error = report["error"].as_str().unwrap_or_default();
+    if output.status.code() == Some(2) && error.contains("bubblewrap cannot run here") {
         eprintln!("bubblewrap cannot run on this machine: checking the fallback instead");
         let (output, report) = grade(&["--stage", "1"], &hostile(), &["true"]);
         assert_eq!(report["sandbox"], "none", "{output:?}");

@@ -216,11 +216,12 @@ impl Browser {
                 .body(body);
         }
         let what = format!("{method} {}", url.path());
-        self.client.sent.fetch_add(1, Ordering::Relaxed);
         let response = request
             .send()
             .await
             .map_err(|error| no_answer(&what, &error))?;
+        // Counted once answered: a request that never reached the server is no hit.
+        self.client.sent.fetch_add(1, Ordering::Relaxed);
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = read_capped_body(response, &what).await?;

@@ -1,7 +1,8 @@
 //! What a command needs from outside the sandbox's standard tree: the real executable behind
 //! its name (a pyenv shim is a script that needs all of pyenv, so pyenv is asked which
-//! interpreter it stands for), the interpreter a script's `#!` line names, and the prefix
-//! each lives in when that is not under `/usr` (pyenv's Pythons live under `/root/.pyenv`).
+//! interpreter it stands for), the interpreter the `#!` line of an instructor's script names,
+//! and the prefix each lives in when that is not under `/usr` (pyenv's Pythons live under
+//! `/root/.pyenv`). Nothing the submission wrote decides what is mounted.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,11 @@ fn executables(command: &[String], scratch: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     let mut all = vec![executable.clone()];
-    all.extend(shebang_interpreter(&executable, scratch));
+    // A script of the submission's own names its interpreter on a line the student wrote:
+    // following it would let the submission choose which host folder gets mounted.
+    if !executable.starts_with(scratch) {
+        all.extend(shebang_interpreter(&executable, scratch));
+    }
     all
 }
 
@@ -36,10 +41,11 @@ fn resolve(name: &str, scratch: &Path) -> Option<PathBuf> {
     let is_pyenv_shim = found.parent().is_some_and(|dir| dir.ends_with("shims"))
         && found.components().any(|c| c.as_os_str() == ".pyenv");
     let found = if is_pyenv_shim {
+        // Asked from the grader's folder, not the scratch copy: a `.python-version` there is
+        // the student's, and would choose the interpreter (and so the folder mounted).
         let output = std::process::Command::new("pyenv")
             .arg("which")
             .arg(found.file_name()?)
-            .current_dir(scratch)
             .stderr(std::process::Stdio::null())
             .output()
             .ok()?;
