@@ -279,7 +279,7 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     let sandbox = Sandbox::new(args.sandbox, limits, args.env)
         .map_err(anyhow::Error::from)
         .and_then(|sandbox| {
-            if sandbox.label() == "bwrap" {
+            if sandbox.is_bwrap() {
                 network::enter_private_network().context(
                     "cannot give the sandbox a network of its own (only loopback); grade with --sandbox none to run without one",
                 )?;
@@ -290,7 +290,13 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
         Ok(sandbox) => sandbox,
         Err(error) => {
             // Still a report, so that none from an earlier run is taken for this one.
-            let sink = ReportSink::new(args.output, args.format, show_progress, Sandbox::none());
+            let sink = ReportSink::new(
+                args.output,
+                args.format,
+                show_progress,
+                stages,
+                Sandbox::none(),
+            );
             sink.finish(&Report::grader_error(
                 stages,
                 format!("{error:#}"),
@@ -311,41 +317,30 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
             password: args.password,
         },
     };
-    let sink = ReportSink::new(args.output, args.format, show_progress, sandbox);
-    sink.placeholder(stages)?;
+    let sink = ReportSink::new(args.output, args.format, show_progress, stages, sandbox);
+    sink.placeholder()?;
     let begun = std::time::Instant::now();
-    let completed = Arc::new(Mutex::new(Vec::new()));
     let _watchdog = Watchdog::start(args.timeout, {
-        let (completed, sink, timeout) = (completed.clone(), sink.clone(), args.timeout);
+        let (sink, timeout) = (sink.clone(), args.timeout);
         move || {
             kill_children();
-            let completed = completed.lock().map(|c| c.clone()).unwrap_or_default();
             let reason = format!(
                 "the grading did not finish within {} s (--timeout): the submission stalled the grader, and the checks that had not ended were not run",
                 timeout.as_secs()
             );
-            let report = Report::unfinished(stages, completed, reason, begun.elapsed());
             // Unless the grading wrote its own report a moment before: then it exits itself.
-            if sink.finish(&report.contained_by(&sink.sandbox)) {
+            if sink.finish(&sink.unfinished(reason, begun.elapsed())) {
                 std::process::exit(EXIT_CHECK_FAILED.into());
             }
         }
     });
     let report = runtime()?.block_on(async {
-        let progress = |check: &CheckReport| {
-            if show_progress {
-                let _ = writeln!(anstream::stdout(), "{}", report::human_line(check));
-            }
-            if let Ok(mut completed) = completed.lock() {
-                completed.push(check.clone());
-            }
-        };
         tokio::select! {
-            report = session_lab::grade::grade(options, progress) => report,
-            _ = tokio::signal::ctrl_c() => {
-                let completed = completed.lock().map(|c| c.clone()).unwrap_or_default();
-                Report::unfinished(stages, completed, "interrupted (SIGINT) before the grading finished: grade again".into(), begun.elapsed()).contained_by(&sink.sandbox)
-            }
+            report = session_lab::grade::grade(options, |check| sink.record(check)) => report,
+            _ = tokio::signal::ctrl_c() => sink.unfinished(
+                "interrupted (SIGINT) before the grading finished: grade again".into(),
+                begun.elapsed(),
+            ),
         }
     });
     if !sink.finish(&report) {
@@ -363,48 +358,69 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
-/// Where the report goes, written once: by the grading, or by the watchdog if the grading did
-/// not end in time, whichever comes first. A file is replaced atomically, so no reader ever
-/// sees half a report.
+/// Where the progress and the report go. The report is written once: by the grading, or by
+/// the watchdog (or Ctrl-C) with the checks that had ended, whichever comes first. A file is
+/// replaced atomically, so no reader ever sees half a report.
 #[derive(Clone)]
 struct ReportSink {
     output: Option<PathBuf>,
     format: Format,
     show_progress: bool,
+    stages: Stages,
     sandbox: Sandbox,
+    completed: Arc<Mutex<Vec<CheckReport>>>,
     written: Arc<Mutex<bool>>,
 }
 
 impl ReportSink {
-    fn new(output: Option<PathBuf>, format: Format, show_progress: bool, sandbox: Sandbox) -> Self {
+    fn new(
+        output: Option<PathBuf>,
+        format: Format,
+        show_progress: bool,
+        stages: Stages,
+        sandbox: Sandbox,
+    ) -> Self {
         Self {
             output,
             format,
             show_progress,
+            stages,
             sandbox,
+            completed: Arc::new(Mutex::new(Vec::new())),
             written: Arc::new(Mutex::new(false)),
         }
     }
 
+    /// A check ended: its line goes to the terminal, and it is kept for an unfinished report.
+    fn record(&self, check: &CheckReport) {
+        if self.show_progress {
+            let _ = writeln!(anstream::stdout(), "{}", report::human_line(check));
+        }
+        lock(&self.completed).push(check.clone());
+    }
+
+    /// The report of a grading that ends now, for `reason`: the checks that ended, then why.
+    fn unfinished(&self, reason: String, took: Duration) -> Report {
+        let completed = lock(&self.completed).clone();
+        Report::unfinished(self.stages, completed, reason, took).contained_by(&self.sandbox)
+    }
+
     /// A failing report in the output file before anything runs: a grader that is killed
     /// leaves that, never no report or one that something else wrote.
-    fn placeholder(&self, stages: Stages) -> anyhow::Result<()> {
+    fn placeholder(&self) -> anyhow::Result<()> {
         let Some(path) = &self.output else {
             return Ok(());
         };
-        let report = Report::unfinished(
-            stages,
-            Vec::new(),
+        let report = self.unfinished(
             "the grader did not finish: it was stopped or killed before it wrote its report".into(),
             Duration::ZERO,
-        )
-        .contained_by(&self.sandbox);
+        );
         write_report(path, &report::render(&report, self.format))
     }
 
     /// Writes `report` unless one was written already; says whether it wrote it.
     fn finish(&self, report: &Report) -> bool {
-        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        let mut written = lock(&self.written);
         if *written {
             return false;
         }
@@ -426,6 +442,13 @@ impl ReportSink {
         let _ = std::io::stdout().flush();
         true
     }
+}
+
+/// A lock that a panic elsewhere does not make unusable: the report must still be written.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {

@@ -163,6 +163,11 @@ impl Sandbox {
         Ok(sandbox)
     }
 
+    /// Whether submissions run in bubblewrap.
+    pub fn is_bwrap(&self) -> bool {
+        self.bwrap
+    }
+
     /// `bwrap` or `none`, as every report format states it.
     pub fn label(&self) -> &'static str {
         if self.bwrap { "bwrap" } else { "none" }
@@ -171,10 +176,6 @@ impl Sandbox {
     /// Why `--sandbox auto` runs without one, when it does.
     pub fn fallback_reason(&self) -> Option<&str> {
         self.fallback_reason.as_deref()
-    }
-
-    pub fn limits(&self) -> Limits {
-        self.limits
     }
 
     /// Runs `true` in a sandbox, to learn whether bubblewrap works on this machine.
@@ -228,12 +229,6 @@ impl Sandbox {
         work: &Path,
         port: u16,
     ) -> Result<Launch, SandboxError> {
-        let mut environment = vec![
-            ("HOME".to_owned(), scratch.to_string_lossy().into_owned()),
-            ("LANG".to_owned(), "C.UTF-8".to_owned()),
-            ("PORT".to_owned(), port.to_string()),
-        ];
-        environment.extend(self.env.iter().cloned());
         if !self.bwrap {
             let mut command = std::process::Command::new(&argv[0]);
             command
@@ -246,6 +241,12 @@ impl Sandbox {
                 leader: Leader(None),
             });
         }
+        let mut environment = vec![
+            ("HOME".to_owned(), scratch.to_string_lossy().into_owned()),
+            ("LANG".to_owned(), "C.UTF-8".to_owned()),
+            ("PORT".to_owned(), port.to_string()),
+        ];
+        environment.extend(self.env.iter().cloned());
         let prefixes = interpreter::prefixes(argv, scratch);
         let mut path: Vec<String> = prefixes
             .iter()

@@ -134,10 +134,15 @@ pub struct CommandTarget {
     output: Arc<Output>,
     child: Option<Child>,
     group: Option<Pid>,
-    /// The sandbox's init, readable once it and so every process of the sandbox is gone.
-    sandbox_gone: Option<AsyncFd<OwnedFd>>,
-    /// Held open while the sandbox runs (see [`Leader`]).
-    sandbox_status: Option<Leader>,
+    /// The sandbox the program runs in, while it runs (none without a sandbox).
+    sandbox: Option<RunningSandbox>,
+}
+
+/// What the grader holds of a running sandbox: its init, readable once it and so every
+/// process of the sandbox is gone, and bwrap's status pipe, held open (see [`Leader`]).
+struct RunningSandbox {
+    init_gone: Option<AsyncFd<OwnedFd>>,
+    _status: Leader,
 }
 
 /// The prefix of every run folder; the grader's pid follows, so a later run can tell the
@@ -222,8 +227,7 @@ impl CommandTarget {
             output,
             child: None,
             group: None,
-            sandbox_gone: None,
-            sandbox_status: None,
+            sandbox: None,
         })
     }
 
@@ -235,7 +239,7 @@ impl CommandTarget {
     /// running, are killed by the kernel a moment later. A restart waits for that, so that
     /// nothing of the old sandbox can still hold the port the new one must listen on.
     async fn wait_until_sandbox_gone(&mut self) {
-        if let Some(init) = self.sandbox_gone.take() {
+        if let Some(init) = self.sandbox.take().and_then(|sandbox| sandbox.init_gone) {
             let _ = tokio::time::timeout(EXIT_DEADLINE, init.readable()).await;
         }
     }
@@ -376,15 +380,13 @@ impl Target for CommandTarget {
             }
         };
         self.group = i32::try_from(leader).ok().map(Pid::from_raw);
-        self.sandbox_status = Some(status);
-        self.sandbox_gone = if leader == pid {
-            None
-        } else {
+        self.sandbox = (leader != pid).then(|| RunningSandbox {
             // SAFETY: an OwnedFd keeps its descriptor open and unchanged until it is dropped.
-            crate::sandbox::pidfd(leader)
+            init_gone: crate::sandbox::pidfd(leader)
                 .ok()
-                .and_then(|init| unsafe { AsyncFd::register(init) }.ok())
-        };
+                .and_then(|init| unsafe { AsyncFd::register(init) }.ok()),
+            _status: status,
+        });
         if let Some(stdout) = child.stdout.take() {
             tokio::spawn(capture(stdout, self.output.clone(), false));
         }
@@ -496,9 +498,9 @@ fn check_submission_dir(dir: &Path) -> Result<(), TargetError> {
 
 /// Finds `program` as the shell would from the scratch copy: a path (with a `/`) is taken
 /// relative to it, a bare name is looked up on `PATH`.
-fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<PathBuf, TargetError> {
+fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<(), TargetError> {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
-    which::which_in(program, Some(&search_path), scratch).map_err(|_| {
+    which::which_in(program, Some(&search_path), scratch).map(drop).map_err(|_| {
         TargetError::Setup(if program.contains('/') {
             format!(
                 "the command `{program}` is not an executable file in the submission directory {}: check its name, or run it through its interpreter (e.g. `sh {program}`)",
@@ -510,4 +512,30 @@ fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<PathBuf, Ta
             )
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_folders_of_a_grader_that_is_gone_are_removed_and_others_kept() {
+        // The largest pid Linux hands out is 2^22: this one belongs to no process.
+        let gone = tempfile::Builder::new()
+            .prefix(&format!("{RUN_FOLDER_PREFIX}2147483646-"))
+            .tempdir()
+            .unwrap()
+            .keep();
+        std::fs::write(gone.join("left-behind"), "state").unwrap();
+        let mine = tempfile::Builder::new()
+            .prefix(&format!("{RUN_FOLDER_PREFIX}{}-", std::process::id()))
+            .tempdir()
+            .unwrap();
+        remove_stale_run_folders();
+        assert!(!gone.exists(), "{gone:?} was left");
+        assert!(
+            mine.path().exists(),
+            "a running grader's folder was removed"
+        );
+    }
 }
