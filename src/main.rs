@@ -2,14 +2,16 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use session_lab::checks::{CheckReport, Credentials, LAST_STAGE, Stages};
+use session_lab::checks::{
+    CLIENT_STAGE, CheckReport, Credentials, LAST_SERVER_STAGE, LAST_STAGE, Selection, Stages,
+};
 use session_lab::grade::report::{self, Format};
 use session_lab::grade::watchdog::{Watchdog, kill_children};
 use session_lab::grade::{GradeOptions, Report};
 use session_lab::sandbox::{Limits, Sandbox, SandboxMode, network};
 use session_lab::server::{self, Config, StopSignal, users::Users};
 use session_lab::store::JsonFileStore;
-use session_lab::target::{CommandSpec, remove_stale_run_folders};
+use session_lab::target::{ClientSpec, CommandSpec, remove_stale_run_folders};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -68,12 +70,15 @@ struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example: session-lab grade --stage 3 --dir submission -- python3 server.py {port}\n\n\
-`{port}` in the command becomes a free port, also exported as PORT. Exit status: 0 every check \
+    after_help = "Examples:\n  session-lab grade --stage 3 --dir submission -- python3 server.py {port}\n  \
+session-lab grade --stage 5 --client 'python3 client.py {url}' -- python3 server.py {port}\n  \
+session-lab grade --only 5 --client 'python3 client.py {url}'\n\n\
+`{port}` in the server's command becomes a free port, also exported as PORT; `{url}` in the \
+client's becomes the URL it must fetch, also exported as URL. Exit status: 0 every check \
 passed, 1 a check failed, 2 the grader could not run."
 )]
 struct GradeArgs {
-    /// Grade stages 1 to N.
+    /// Grade stages 1 to N [default: 5 with --client, else 4].
     #[arg(long, value_name = "N", conflicts_with = "only", value_parser = clap::value_parser!(u8).range(1..=i64::from(LAST_STAGE)))]
     stage: Option<u8>,
     /// Grade stage N alone.
@@ -82,6 +87,17 @@ struct GradeArgs {
     /// The submission's directory; the command runs in a scratch copy of it.
     #[arg(long, default_value = ".")]
     dir: PathBuf,
+    /// The cookie client's command, graded in stage 5 (quoted as one argument, split as a
+    /// shell would); `{url}` in it becomes the URL it must fetch.
+    #[arg(long, value_name = "CMD", value_parser = parse_command)]
+    client: Option<Words>,
+    /// The client's directory, if not --dir; all its runs share one scratch copy of it, so the
+    /// jar it keeps there lasts from run to run.
+    #[arg(long, value_name = "DIR")]
+    client_dir: Option<PathBuf>,
+    /// Seconds one run of the client may take before it is killed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
+    client_timeout: Duration,
     /// The report's format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -120,8 +136,8 @@ struct GradeArgs {
     /// than PATH, HOME, LANG and PORT.
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
-    /// The command that starts the server.
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// The command that starts the server (not needed for `--only 5 --client CMD`).
+    #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
@@ -165,6 +181,17 @@ fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
         .map_err(|_| format!("{ip:?} is not an IP address"))?;
     // The port is ignored: requests go to the port of their URL.
     Ok((host.to_owned(), SocketAddr::new(ip, 0)))
+}
+
+/// A command given as one argument, split into words.
+#[derive(Debug, Clone)]
+struct Words(Vec<String>);
+
+fn parse_command(text: &str) -> Result<Words, String> {
+    shlex::split(text)
+        .filter(|words| !words.is_empty())
+        .map(Words)
+        .ok_or_else(|| format!("{text:?} is not a command (an unclosed quote?)"))
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -264,8 +291,23 @@ const EXIT_CHECK_FAILED: u8 = 1;
 fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     let stages = match (args.stage, args.only) {
         (_, Some(only)) => Stages::Only(only),
-        (stage, None) => Stages::UpTo(stage.unwrap_or(LAST_STAGE)),
+        (stage, None) => Stages::UpTo(stage.unwrap_or(if args.client.is_some() {
+            CLIENT_STAGE
+        } else {
+            LAST_SERVER_STAGE
+        })),
     };
+    let selection = Selection {
+        stages,
+        server: !args.command.is_empty(),
+        client: args.client.is_some(),
+    };
+    if let Err(problem) = check_grade_usage(selection) {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(clap::error::ErrorKind::MissingRequiredArgument, problem)
+            .exit();
+    }
     let limits = Limits {
         processes: args.process_limit,
         memory: args.memory_limit << 20,
@@ -294,11 +336,11 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
                 args.output,
                 args.format,
                 show_progress,
-                stages,
+                selection,
                 Sandbox::none(),
             );
             sink.finish(&Report::grader_error(
-                stages,
+                selection,
                 format!("{error:#}"),
                 Duration::ZERO,
             ));
@@ -306,18 +348,29 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     remove_stale_run_folders();
-    let mut spec = CommandSpec::new(args.command, &args.dir);
-    spec.start_timeout = args.start_timeout;
-    spec.sandbox = sandbox.clone();
+    let server = (!args.command.is_empty()).then(|| {
+        let mut spec = CommandSpec::new(args.command, &args.dir);
+        spec.start_timeout = args.start_timeout;
+        spec.sandbox = sandbox.clone();
+        spec
+    });
+    let client = args.client.map(|Words(command)| {
+        let mut spec = ClientSpec::new(command, args.client_dir.as_ref().unwrap_or(&args.dir));
+        spec.run_timeout = args.client_timeout;
+        spec.sandbox = sandbox.clone();
+        spec
+    });
     let options = GradeOptions {
         stages,
-        spec,
+        server,
+        client,
         credentials: Credentials {
             username: args.username,
             password: args.password,
         },
+        sandbox: sandbox.clone(),
     };
-    let sink = ReportSink::new(args.output, args.format, show_progress, stages, sandbox);
+    let sink = ReportSink::new(args.output, args.format, show_progress, selection, sandbox);
     sink.placeholder()?;
     let begun = std::time::Instant::now();
     let _watchdog = Watchdog::start(args.timeout, {
@@ -358,6 +411,29 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     }))
 }
 
+/// What a grading needs besides its stages: a server for stages 1–4, a client for stage 5.
+fn check_grade_usage(selection: Selection) -> Result<(), String> {
+    let Selection {
+        stages,
+        server,
+        client,
+    } = selection;
+    let client_alone = stages == Stages::Only(CLIENT_STAGE);
+    if !server && !client_alone {
+        return Err("give the server's command after `--` (only `--only 5 --client CMD` grades a client alone)".into());
+    }
+    if stages.contains(CLIENT_STAGE) && !client {
+        return Err("stage 5 grades a cookie client: give its command with --client 'CMD {url}', or grade --stage 4".into());
+    }
+    if client && !stages.contains(CLIENT_STAGE) {
+        return Err(format!(
+            "--client is graded in stage 5: add --stage 5 (or --only 5), or leave --client out to grade stages 1–{}",
+            stages.last()
+        ));
+    }
+    Ok(())
+}
+
 /// Where the progress and the report go. The report is written once: by the grading, or by
 /// the watchdog (or Ctrl-C) with the checks that had ended, whichever comes first. A file is
 /// replaced atomically, so no reader ever sees half a report.
@@ -366,7 +442,7 @@ struct ReportSink {
     output: Option<PathBuf>,
     format: Format,
     show_progress: bool,
-    stages: Stages,
+    selection: Selection,
     sandbox: Sandbox,
     completed: Arc<Mutex<Vec<CheckReport>>>,
     written: Arc<Mutex<bool>>,
@@ -377,14 +453,14 @@ impl ReportSink {
         output: Option<PathBuf>,
         format: Format,
         show_progress: bool,
-        stages: Stages,
+        selection: Selection,
         sandbox: Sandbox,
     ) -> Self {
         Self {
             output,
             format,
             show_progress,
-            stages,
+            selection,
             sandbox,
             completed: Arc::new(Mutex::new(Vec::new())),
             written: Arc::new(Mutex::new(false)),
@@ -402,7 +478,7 @@ impl ReportSink {
     /// The report of a grading that ends now, for `reason`: the checks that ended, then why.
     fn unfinished(&self, reason: String, took: Duration) -> Report {
         let completed = lock(&self.completed).clone();
-        Report::unfinished(self.stages, completed, reason, took).contained_by(&self.sandbox)
+        Report::unfinished(self.selection, completed, reason, took).contained_by(&self.sandbox)
     }
 
     /// A failing report in the output file before anything runs: a grader that is killed
@@ -458,39 +534,25 @@ fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 
 #[cfg(feature = "stage5")]
 fn cookies(args: CookiesArgs) -> anyhow::Result<ExitCode> {
-    use session_lab::client::{self, CookieClient, netscape};
-    let jar = match &args.jar {
-        Some(path) => netscape::load(path)?,
-        None => Default::default(),
+    use session_lab::client::{self, Format, RunOptions};
+    let options = RunOptions {
+        jar: args.jar.as_deref(),
+        keep_session_cookies: args.keep_session_cookies,
+        format: match args.format {
+            CookiesFormat::Table => Format::Table,
+            CookiesFormat::Json => Format::Json,
+        },
+        resolve: &args.resolve,
     };
-    let mut client = CookieClient::new(jar, &args.resolve)?;
-    let mut hops = Vec::new();
-    let mut failed = false;
-    runtime()?.block_on(async {
-        for url in &args.urls {
-            match client.visit(url.clone()).await {
-                Ok(visit) => hops.extend(visit),
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    failed = true;
-                }
-            }
-        }
-    });
-    match args.format {
-        CookiesFormat::Table => print!(
-            "{}",
-            client::render::table(&hops, std::time::SystemTime::now())
-        ),
-        CookiesFormat::Json => print!("{}", client::render::json(&hops)),
+    let outcome = runtime()?.block_on(client::run(&args.urls, &options))?;
+    print!("{}", outcome.output);
+    for error in &outcome.errors {
+        eprintln!("error: {error}");
     }
-    if let Some(path) = &args.jar {
-        netscape::save(path, client.jar(), args.keep_session_cookies)?;
-    }
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
+    Ok(if outcome.errors.is_empty() {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

@@ -4,7 +4,7 @@
 
 mod support;
 use rstest::rstest;
-use session_lab::checks::{Credentials, LAST_STAGE, Stages, Status};
+use session_lab::checks::{Credentials, LAST_SERVER_STAGE, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
@@ -27,9 +27,11 @@ async fn grade_command(words: Vec<String>, dir: PathBuf, start_timeout: Duration
     let mut spec = CommandSpec::new(words, dir);
     spec.start_timeout = start_timeout;
     let options = GradeOptions {
-        stages: Stages::UpTo(LAST_STAGE),
-        spec,
+        stages: Stages::UpTo(LAST_SERVER_STAGE),
+        server: Some(spec),
+        client: None,
         credentials: Credentials::default(),
+        sandbox: session_lab::sandbox::Sandbox::none(),
     };
     grade::grade(options, |_| {}).await
 }

@@ -158,6 +158,11 @@ impl Browser {
         &self.base
     }
 
+    /// The connections it shares with the other browsers.
+    pub fn client(&self) -> &SharedClient {
+        &self.client
+    }
+
     /// The `Cookie` header this browser would send to `/`, to replay it elsewhere.
     pub fn cookie_header(&self) -> Option<String> {
         cookie_header(&self.jar, &self.base)

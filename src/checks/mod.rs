@@ -1,8 +1,10 @@
 //! The conformance checks: the executable form of `exercises.md`.
 //!
-//! A [`Check`] has a stable id, a stage, a title, the checks it depends on and a hint pointing
-//! to the rule it enforces. It talks to the server only over HTTP and through the [`Target`]'s
-//! lifecycle, so the same checks judge the reference server and any student's program.
+//! A [`Check`] has a stable id, a stage, a title, the checks it depends on, a hint pointing
+//! to the rule it enforces, and what it judges: the server (stages 1–4), the cookie client
+//! (stage 5), or both. It talks to a server only over HTTP and through the [`Target`]'s
+//! lifecycle, and to a client only by running it ([`ClientTarget`]), so the same checks judge
+//! the reference server and client and any student's programs.
 //! [`run`] runs a selection in order: a check whose dependency did not pass is skipped, a panic
 //! or a timeout is that check's failure, never the end of the run.
 
@@ -13,8 +15,9 @@ mod stage1;
 mod stage2;
 mod stage3;
 mod stage4;
+mod stage5;
 
-use crate::target::{StopSignal, Stopped, Target, TargetError};
+use crate::target::{ClientTarget, StopSignal, Stopped, Target, TargetError};
 use browser::{Browser, Reply, SharedClient};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -26,7 +29,13 @@ use std::time::{Duration, Instant};
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(40);
 
 /// The highest stage any check belongs to.
-pub const LAST_STAGE: u8 = 4;
+pub const LAST_STAGE: u8 = 5;
+
+/// The last stage whose checks judge the server alone.
+pub const LAST_SERVER_STAGE: u8 = 4;
+
+/// The stage that judges a cookie client.
+pub const CLIENT_STAGE: u8 = 5;
 
 type RunFn = for<'a> fn(&'a mut Ctx) -> BoxFuture<'a, Result<(), Failure>>;
 
@@ -40,7 +49,19 @@ pub struct Check {
     pub depends_on: &'static [&'static str],
     /// Where in exercises.md the rule is, and what usually goes wrong.
     pub hint: &'static str,
+    pub judges: Judges,
     run: RunFn,
+}
+
+/// What a check runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judges {
+    /// The server under test (stages 1–4).
+    Server,
+    /// The cookie client under test, against the grader's own scripted site (stage 5).
+    Client,
+    /// The cookie client against the server under test.
+    ClientAndServer,
 }
 
 impl std::fmt::Debug for Check {
@@ -156,11 +177,13 @@ pub struct ObservedRestart {
     pub after: Result<HitsReading, Failure>,
 }
 
-/// What a check works with: the target, a shared HTTP client, the account, an observer
-/// browser that stays logged in across checks to read the hit count, the restarts
-/// observed so far, and the note the running check leaves for its report.
+/// What a check works with: the server and the cookie client under test (either may be
+/// absent), a shared HTTP client, the account, an observer browser that stays logged in
+/// across checks to read the hit count, the restarts observed so far, and the note the
+/// running check leaves for its report.
 pub struct Ctx {
-    target: Box<dyn Target>,
+    server: Option<Box<dyn Target>>,
+    cookie_client: Option<stage5::ClientUnderTest>,
     client: SharedClient,
     pub credentials: Credentials,
     observer: Option<Browser>,
@@ -169,9 +192,15 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(target: Box<dyn Target>, credentials: Credentials) -> Self {
+    /// A context for judging `server` (stages 1–4), `cookie_client` (stage 5), or both.
+    pub fn new(
+        server: Option<Box<dyn Target>>,
+        cookie_client: Option<Box<dyn ClientTarget>>,
+        credentials: Credentials,
+    ) -> Self {
         Self {
-            target,
+            server,
+            cookie_client: cookie_client.map(stage5::ClientUnderTest::new),
             client: SharedClient::new(),
             credentials,
             observer: None,
@@ -190,26 +219,46 @@ impl Ctx {
         self.note = Some(note.into());
     }
 
+    /// The server under test. Only checks that judge a server run, and [`run`] runs them
+    /// only when there is one.
     pub fn target(&mut self) -> &mut dyn Target {
-        self.target.as_mut()
+        self.server
+            .as_deref_mut()
+            .expect("a check that judges a server runs only with one")
+    }
+
+    fn server(&self) -> &dyn Target {
+        self.server
+            .as_deref()
+            .expect("a check that judges a server runs only with one")
+    }
+
+    /// Whether there is a server or a client to judge for a check that judges `judges`.
+    fn has(&self, judges: Judges) -> bool {
+        match judges {
+            Judges::Server => self.server.is_some(),
+            Judges::Client => self.cookie_client.is_some(),
+            Judges::ClientAndServer => self.server.is_some() && self.cookie_client.is_some(),
+        }
     }
 
     /// A fresh browser with an empty cookie jar.
     pub fn browser(&self) -> Browser {
-        Browser::new(self.client.clone(), self.target.base_url())
+        Browser::new(self.client.clone(), self.server().base_url())
     }
 
     /// Starts the target if it is not running (first check, or after a crash).
     pub async fn ensure_running(&mut self) -> Result<(), Failure> {
-        if self.target.is_running() {
+        if self.target().is_running() {
             return Ok(());
         }
         self.client.renew();
-        self.target.start().await.map_err(|error| {
+        let started = self.target().start().await;
+        started.map_err(|error| {
             Failure::new(format!("the server did not start: {error}"))
                 .expected(format!(
                     "a server accepting connections at {}",
-                    self.target.base_url()
+                    self.server().base_url()
                 ))
                 .actual(error.to_string())
         })
@@ -217,7 +266,7 @@ impl Ctx {
 
     /// Stops the target with `signal` (killing it after the deadline) and starts it again.
     pub async fn restart(&mut self, signal: StopSignal) -> Result<Stopped, Failure> {
-        let restarted = self.target.restart(signal).await;
+        let restarted = self.target().restart(signal).await;
         // Nothing was sent since the stop: dropping the pool now leaves no connection to the
         // old process for a later request to pick up.
         self.client.renew();
@@ -258,7 +307,13 @@ impl Ctx {
         let credentials = self.credentials.clone();
         let observer = match &mut self.observer {
             Some(observer) => observer,
-            empty => empty.insert(Browser::new(self.client.clone(), self.target.base_url())),
+            empty => empty.insert(Browser::new(
+                self.client.clone(),
+                self.server
+                    .as_deref()
+                    .expect("reading the hit count judges a server")
+                    .base_url(),
+            )),
         };
         read_hits(observer, &credentials).await
     }
@@ -340,12 +395,18 @@ pub async fn read_hits(
 
 macro_rules! check {
     ($id:literal, $stage:literal, $title:literal, [$($dep:literal),*], $hint:expr, $run:path) => {
+        $crate::checks::check!(
+            Server: $id, $stage, $title, [$($dep),*], $hint, $run
+        )
+    };
+    ($judges:ident: $id:literal, $stage:literal, $title:literal, [$($dep:literal),*], $hint:expr, $run:path) => {
         $crate::checks::Check {
             id: $id,
             stage: $stage,
             title: $title,
             depends_on: &[$($dep),*],
             hint: $hint,
+            judges: $crate::checks::Judges::$judges,
             run: |ctx| Box::pin($run(ctx)),
         }
     };
@@ -360,6 +421,7 @@ pub fn all() -> Vec<&'static Check> {
         .chain(stage2::CHECKS)
         .chain(stage3::CHECKS)
         .chain(stage4::CHECKS)
+        .chain(stage5::CHECKS)
         .collect()
 }
 
@@ -390,11 +452,31 @@ impl Stages {
     }
 }
 
-pub fn select(stages: Stages) -> Vec<&'static Check> {
-    all()
-        .into_iter()
-        .filter(|check| check.id == STARTS || stages.contains(check.stage))
-        .collect()
+/// What one grading judges: which stages, and whether it has a server and a cookie client to
+/// run them against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    pub stages: Stages,
+    pub server: bool,
+    pub client: bool,
+}
+
+impl Selection {
+    /// The checks of the stages that judge what there is, in the order they run; with a
+    /// server, always the one that starts it.
+    pub fn checks(self) -> Vec<&'static Check> {
+        all()
+            .into_iter()
+            .filter(|check| {
+                let in_stages = self.stages.contains(check.stage);
+                match check.judges {
+                    Judges::Server => self.server && (check.id == STARTS || in_stages),
+                    Judges::Client => self.client && in_stages,
+                    Judges::ClientAndServer => self.client && self.server && in_stages,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Runs `checks` in order against `ctx`'s target, calling `on_report` as each one ends.
@@ -441,7 +523,18 @@ pub async fn run(
 async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
     let begun = Instant::now();
     let attempt = async {
-        ctx.ensure_running().await?;
+        if !ctx.has(check.judges) {
+            return Err(Failure::new(match check.judges {
+                Judges::Server => "there is no server to check: give its command",
+                Judges::Client => "there is no cookie client to check: give its command",
+                Judges::ClientAndServer => {
+                    "this check runs the cookie client against the server: give both commands"
+                }
+            }));
+        }
+        if check.judges != Judges::Client {
+            ctx.ensure_running().await?;
+        }
         (check.run)(ctx).await
     };
     let outcome =
@@ -470,7 +563,12 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         failure: outcome.err(),
         duration: begun.elapsed(),
         output_tail: if failed {
-            ctx.target.output_tail()
+            match (check.judges, &ctx.cookie_client) {
+                (Judges::Server, _) | (_, None) => {
+                    ctx.server.as_ref().and_then(|s| s.output_tail())
+                }
+                (_, Some(client)) => client.output_tail(),
+            }
         } else {
             None
         },
@@ -542,13 +640,45 @@ mod tests {
         }
     }
 
+    fn ids(stages: Stages, server: bool, client: bool) -> Vec<&'static str> {
+        let selection = Selection {
+            stages,
+            server,
+            client,
+        };
+        selection.checks().iter().map(|c| c.id).collect()
+    }
+
     #[test]
     fn only_selects_one_stage_plus_the_start() {
-        let ids: Vec<_> = select(Stages::Only(2)).iter().map(|c| c.id).collect();
+        let ids = ids(Stages::Only(2), true, false);
         assert_eq!(ids[0], STARTS);
         assert!(
             ids[1..].iter().all(|id| id.starts_with("stage2.")),
             "{ids:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_alone_gets_the_client_checks_and_nothing_that_needs_a_server() {
+        let ids = ids(Stages::Only(CLIENT_STAGE), false, true);
+        assert!(!ids.is_empty());
+        assert!(
+            ids.iter()
+                .all(|id| id.starts_with("stage5.") && *id != "stage5.client-against-your-server"),
+            "{ids:?}"
+        );
+    }
+
+    #[test]
+    fn a_server_and_a_client_get_every_stage_and_the_check_of_both() {
+        let ids = ids(Stages::UpTo(CLIENT_STAGE), true, true);
+        assert_eq!(ids.len(), all().len());
+        assert_eq!(ids.last(), Some(&"stage5.client-against-your-server"));
+        let without_client = self::ids(Stages::UpTo(CLIENT_STAGE), true, false);
+        assert!(
+            without_client.iter().all(|id| !id.starts_with("stage5.")),
+            "{without_client:?}"
         );
     }
 }

@@ -11,6 +11,7 @@ use cookie_store::{CookieDomain, CookieExpiration, CookieStore};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde::Serialize;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 use url::Url;
 
@@ -25,6 +26,64 @@ pub enum ClientError {
     Request { url: Url, cause: String },
     #[error("{url} redirected more than {MAX_REDIRECTS} times; stopped there")]
     TooManyRedirects { url: Url },
+    #[error(transparent)]
+    Jar(#[from] netscape::JarError),
+}
+
+/// How a run prints what it saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A block per request, a row per cookie: for people.
+    Table,
+    /// Every hop and cookie as JSON: for scripts.
+    Json,
+}
+
+/// What one run of the client does, as `session-lab cookies` and the grader's reference
+/// client both run it.
+#[derive(Debug, Clone)]
+pub struct RunOptions<'a> {
+    /// Where the jar is loaded from first and saved to at the end; none keeps no jar.
+    pub jar: Option<&'a Path>,
+    /// Save session cookies too (with expiry 0, as curl does).
+    pub keep_session_cookies: bool,
+    pub format: Format,
+    /// Host names mapped to addresses inside the client.
+    pub resolve: &'a [(String, SocketAddr)],
+}
+
+/// What a run printed, and the visits that failed (the others still count).
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub output: String,
+    pub errors: Vec<ClientError>,
+}
+
+/// Loads the jar, GETs each of `urls` in order with one cookie store, renders every hop, and
+/// saves the jar. A visit that fails is recorded and the others still run; a jar that cannot be
+/// read or written ends the run.
+pub async fn run(urls: &[Url], options: &RunOptions<'_>) -> Result<RunOutcome, ClientError> {
+    let jar = match options.jar {
+        Some(path) => netscape::load(path)?,
+        None => CookieStore::default(),
+    };
+    let mut client = CookieClient::new(jar, options.resolve)?;
+    let mut hops = Vec::new();
+    let mut errors = Vec::new();
+    for url in urls {
+        match client.visit(url.clone()).await {
+            Ok(visit) => hops.extend(visit),
+            Err(error) => errors.push(error),
+        }
+    }
+    let output = match options.format {
+        Format::Table => render::table(&hops, SystemTime::now()),
+        Format::Json => render::json(&hops),
+    };
+    if let Some(path) = options.jar {
+        netscape::save(path, client.jar(), options.keep_session_cookies)?;
+    }
+    Ok(RunOutcome { output, errors })
 }
 
 /// A cookie as one response set it, with the attributes that apply to it (RFC 6265 defaults
@@ -227,7 +286,16 @@ impl SeenCookie {
                 .as_ref()
                 .and_then(|c| c.path().map(str::to_owned))
                 .unwrap_or_default(),
-            expires: None,
+            expires: raw
+                .as_ref()
+                .and_then(|c| match (c.max_age(), c.expires_datetime()) {
+                    (Some(max_age), _) => {
+                        let seconds = u64::try_from(max_age.whole_seconds()).unwrap_or(0);
+                        Some(SystemTime::now() + Duration::from_secs(seconds))
+                    }
+                    (None, Some(expires)) => Some(SystemTime::from(expires)),
+                    (None, None) => None,
+                }),
             secure: raw.as_ref().and_then(|c| c.secure()).unwrap_or(false),
             http_only: raw.as_ref().and_then(|c| c.http_only()).unwrap_or(false),
             same_site: raw

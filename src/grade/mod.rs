@@ -7,23 +7,39 @@
 pub mod report;
 pub mod watchdog;
 
-use crate::checks::{self, CheckReport, Credentials, Ctx, Failure, Stages, Status};
+use crate::checks::{CheckReport, Credentials, Ctx, Failure, Selection, Status};
 use crate::sandbox::Sandbox;
-use crate::target::{CommandSpec, CommandTarget, Target};
+use crate::target::{ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, Target};
 use std::time::{Duration, Instant};
 
 /// What to grade and how.
 #[derive(Debug, Clone)]
 pub struct GradeOptions {
-    pub stages: Stages,
-    pub spec: CommandSpec,
+    pub stages: crate::checks::Stages,
+    /// The server to grade (stages 1–4, and stage 5's check of client and server together).
+    pub server: Option<CommandSpec>,
+    /// The cookie client to grade (stage 5).
+    pub client: Option<ClientSpec>,
     pub credentials: Credentials,
+    /// What contains the programs.
+    pub sandbox: Sandbox,
+}
+
+impl GradeOptions {
+    /// The checks this grading runs.
+    pub fn selection(&self) -> Selection {
+        Selection {
+            stages: self.stages,
+            server: self.server.is_some(),
+            client: self.client.is_some(),
+        }
+    }
 }
 
 /// The outcome of grading one submission.
 #[derive(Debug, Clone)]
 pub struct Report {
-    pub stages: Stages,
+    pub selection: Selection,
     pub checks: Vec<CheckReport>,
     /// Set when the grader itself could not do its work; [`Report::checks`] then holds one
     /// entry, [`GRADER_ERROR_ID`], that says so.
@@ -48,7 +64,7 @@ impl Report {
 
     /// The number of checks selected, whether or not they could run.
     pub fn max_score(&self) -> usize {
-        checks::select(self.stages).len()
+        self.selection.checks().len()
     }
 
     /// The report, saying what contained the submission.
@@ -64,7 +80,7 @@ impl Report {
 
     /// The report of a grading that stopped before any check ran: its single entry fails
     /// with the grader's own `error`, which says what to do.
-    pub fn grader_error(stages: Stages, error: String, duration: Duration) -> Self {
+    pub fn grader_error(selection: Selection, error: String, duration: Duration) -> Self {
         let entry = grader_entry(
             GRADER_ERROR_ID,
             "the grader could not run, so no check ran",
@@ -72,7 +88,7 @@ impl Report {
             error.clone(),
         );
         Self {
-            stages,
+            selection,
             checks: vec![entry],
             error: Some(error),
             duration,
@@ -86,7 +102,7 @@ impl Report {
     /// grader killed by anyone leaves a failing report, never a missing or forged one) and by
     /// the watchdog at the time limit.
     pub fn unfinished(
-        stages: Stages,
+        selection: Selection,
         completed: Vec<CheckReport>,
         reason: String,
         duration: Duration,
@@ -99,7 +115,7 @@ impl Report {
             reason,
         ));
         Self {
-            stages,
+            selection,
             checks,
             error: None,
             duration,
@@ -132,29 +148,47 @@ fn grader_entry(
     }
 }
 
-/// Grades the program `options.spec` describes, calling `on_check` as each check ends.
+/// Grades the programs `options` describes, calling `on_check` as each check ends.
 pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) -> Report {
     let begun = Instant::now();
-    let sandbox = options.spec.sandbox.clone();
-    let target = match CommandTarget::new(options.spec) {
-        Ok(target) => Box::new(target) as Box<dyn Target>,
+    let selection = options.selection();
+    let programs = prepare(&options);
+    let (server, client) = match programs {
+        Ok(programs) => programs,
         Err(error) => {
-            return Report::grader_error(options.stages, error.to_string(), begun.elapsed())
-                .contained_by(&sandbox);
+            return Report::grader_error(selection, error.to_string(), begun.elapsed())
+                .contained_by(&options.sandbox);
         }
     };
-    let mut ctx = Ctx::new(target, options.credentials);
-    let checks = checks::run(&mut ctx, &checks::select(options.stages), on_check).await;
+    let mut ctx = Ctx::new(server, client, options.credentials);
+    let checks = crate::checks::run(&mut ctx, &selection.checks(), on_check).await;
     // Leave nothing running. No graceful stop: what the program would save goes to a scratch
     // copy that is deleted next, and waiting for its exit would only lengthen every grading.
-    let _ = ctx.target().kill().await;
+    if selection.server {
+        let _ = ctx.target().kill().await;
+    }
     Report {
-        stages: options.stages,
+        selection,
         checks,
         error: None,
         duration: begun.elapsed(),
         sandbox: "none",
         sandbox_warning: None,
     }
-    .contained_by(&sandbox)
+    .contained_by(&options.sandbox)
+}
+
+type Programs = (Option<Box<dyn Target>>, Option<Box<dyn ClientTarget>>);
+
+/// The scratch copies of the server and the client, ready to run.
+fn prepare(options: &GradeOptions) -> Result<Programs, crate::target::TargetError> {
+    let server = match &options.server {
+        Some(spec) => Some(Box::new(CommandTarget::new(spec.clone())?) as Box<dyn Target>),
+        None => None,
+    };
+    let client = match &options.client {
+        Some(spec) => Some(Box::new(CommandClient::new(spec.clone())?) as Box<dyn ClientTarget>),
+        None => None,
+    };
+    Ok((server, client))
 }

@@ -15,6 +15,15 @@ pub enum Format {
     Gradescope,
 }
 
+/// Whose output a check's failure shows: the cookie client's in stage 5, else the server's.
+fn program(check: &CheckReport) -> &'static str {
+    if check.stage == crate::checks::CLIENT_STAGE {
+        "client"
+    } else {
+        "server"
+    }
+}
+
 fn stages_label(stages: Stages) -> String {
     match stages {
         Stages::UpTo(1) => "stage 1".into(),
@@ -73,7 +82,7 @@ pub fn human_summary(report: &Report) -> String {
             out,
             "\n{FAILED}Score: 0/{}{FAILED:#} ({}: no check ran)",
             report.max_score(),
-            stages_label(report.stages)
+            stages_label(report.selection.stages)
         );
         return out;
     }
@@ -97,7 +106,7 @@ pub fn human_summary(report: &Report) -> String {
         }
         let _ = writeln!(out, "  hint:     {}", check.hint);
         if let Some(tail) = &check.output_tail {
-            let _ = writeln!(out, "  the server's last output:");
+            let _ = writeln!(out, "  the {}'s last output:", program(check));
             for line in tail.lines() {
                 let _ = writeln!(out, "  | {line}");
             }
@@ -119,7 +128,7 @@ pub fn human_summary(report: &Report) -> String {
         "\n{style}Score: {}/{}{style:#} ({}: {} passed, {failed} failed, {skipped} skipped, in {:.2} s)",
         report.score(),
         report.max_score(),
-        stages_label(report.stages),
+        stages_label(report.selection.stages),
         report.score(),
         report.duration.as_secs_f64()
     );
@@ -185,7 +194,7 @@ pub fn json(report: &Report) -> String {
         })
         .collect();
     let json = JsonReport {
-        stage: report.stages.last(),
+        stage: report.selection.stages.last(),
         score: report.score(),
         max_score: report.max_score(),
         sandbox: report.sandbox,
@@ -215,7 +224,7 @@ fn entry_text(check: &CheckReport) -> String {
     }
     let _ = write!(text, "\nhint: {}", check.hint);
     if let Some(tail) = &check.output_tail {
-        let _ = write!(text, "\nthe server's last output:\n{tail}");
+        let _ = write!(text, "\nthe {}'s last output:\n{tail}", program(check));
     }
     text
 }
@@ -307,7 +316,7 @@ pub fn gradescope(report: &Report) -> String {
                 "{}/{} checks passed ({}). Sandbox: {}.",
                 report.score(),
                 report.max_score(),
-                stages_label(report.stages),
+                stages_label(report.selection.stages),
                 report.sandbox
             ),
         },

@@ -184,7 +184,7 @@ impl Sandbox {
             .prefix("session-lab-probe-")
             .tempdir()?;
         let scratch = self.prepare(work.path())?;
-        let mut launch = self.launch(&["true".to_owned()], &scratch, work.path(), 0)?;
+        let mut launch = self.launch(&["true".to_owned()], &scratch, work.path(), &[])?;
         let output = launch
             .command
             .stdin(std::process::Stdio::null())
@@ -221,20 +221,21 @@ impl Sandbox {
         Ok(())
     }
 
-    /// The command that runs `argv` in `scratch` (prepared in `work`) with `PORT` = `port`.
+    /// The command that runs `argv` in `scratch` (prepared in `work`) with the run's own
+    /// environment variables `vars` (`PORT` for a server, `URL` and `TZ` for a client).
     pub fn launch(
         &self,
         argv: &[String],
         scratch: &Path,
         work: &Path,
-        port: u16,
+        vars: &[(&str, String)],
     ) -> Result<Launch, SandboxError> {
         if !self.bwrap {
             let mut command = std::process::Command::new(&argv[0]);
             command
                 .args(&argv[1..])
                 .current_dir(scratch)
-                .env("PORT", port.to_string())
+                .envs(vars.iter().map(|(k, v)| (k, v)))
                 .envs(self.env.iter().map(|(k, v)| (k, v)));
             return Ok(Launch {
                 command,
@@ -244,8 +245,8 @@ impl Sandbox {
         let mut environment = vec![
             ("HOME".to_owned(), scratch.to_string_lossy().into_owned()),
             ("LANG".to_owned(), "C.UTF-8".to_owned()),
-            ("PORT".to_owned(), port.to_string()),
         ];
+        environment.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         environment.extend(self.env.iter().cloned());
         let prefixes = interpreter::prefixes(argv, scratch);
         let mut path: Vec<String> = prefixes

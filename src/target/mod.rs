@@ -2,14 +2,24 @@
 //!
 //! [`ReferenceTarget`] is this crate's own server, in-process; [`CommandTarget`] is any program
 //! (a student's solution in any language) run as a child process in a scratch directory.
+//! Stage 5's cookie clients are [`ClientTarget`]s: run to the end once per visit, a student's
+//! program ([`CommandClient`]) or the reference client in-process (`ReferenceClient`).
 
+mod client;
 mod command;
 mod copy;
+mod process;
 mod reference;
+#[cfg(feature = "stage5")]
+mod reference_client;
 
 pub use crate::server::StopSignal;
-pub use command::{CommandSpec, CommandTarget, remove_stale_run_folders};
+pub use client::{CLIENT_TIME_ZONE, ClientRun, ClientSpec, ClientTarget, CommandClient};
+pub use command::{CommandSpec, CommandTarget};
+pub use process::remove_stale_run_folders;
 pub use reference::ReferenceTarget;
+#[cfg(feature = "stage5")]
+pub use reference_client::ReferenceClient;
 
 use std::time::Duration;
 use url::Url;

@@ -1,0 +1,154 @@
+//! A cookie client under test (stage 5): a program run once per visit, to the end, with a URL.
+//!
+//! Its runs share one folder, so the jar it keeps there (whatever its name) carries cookies
+//! from one run to the next, as it would on a student's machine.
+
+use super::TargetError;
+use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
+use crate::sandbox::Sandbox;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// The time zone a client runs in: not UTC (so that a local time printed as if it were UTC
+/// shows), half an hour off the hour (so that no whole-hour mistake lands on it by chance),
+/// and written the POSIX way, which needs no time-zone database.
+pub const CLIENT_TIME_ZONE: &str = "<+0530>-5:30";
+
+/// How one run of a client ended.
+#[derive(Debug, Clone)]
+pub struct ClientRun {
+    /// Whether it exited with status 0 within its time limit.
+    pub succeeded: bool,
+    /// What went wrong otherwise: the exit status, or the time limit it ran out.
+    pub problem: Option<String>,
+    /// What it printed on stdout (as much as the output cap keeps).
+    pub stdout: String,
+    pub took: Duration,
+}
+
+/// A cookie client under test.
+#[async_trait::async_trait]
+pub trait ClientTarget: Send {
+    /// Runs the client once against `url` and waits for it to end (or kills it at its limit).
+    async fn run(&mut self, url: &Url) -> Result<ClientRun, TargetError>;
+
+    /// Starts afresh: the next run finds its folder as handed in, without the jar of earlier
+    /// runs.
+    fn reset(&mut self) -> Result<(), TargetError>;
+
+    /// The end of what the last run printed, to show beside a failure.
+    fn output_tail(&self) -> Option<String> {
+        None
+    }
+}
+
+/// How to run a client program.
+#[derive(Debug, Clone)]
+pub struct ClientSpec {
+    /// The program and its arguments; `{url}` in any of them becomes the URL to fetch.
+    pub command: Vec<String>,
+    /// The client's directory, copied to the scratch directory its runs share.
+    pub dir: PathBuf,
+    /// How long one run may take before it is killed.
+    pub run_timeout: Duration,
+    /// Bytes of stdout and of stderr kept per run.
+    pub output_cap: u64,
+    pub sandbox: Sandbox,
+}
+
+impl ClientSpec {
+    pub fn new(command: Vec<String>, dir: impl Into<PathBuf>) -> Self {
+        Self {
+            command,
+            dir: dir.into(),
+            run_timeout: Duration::from_secs(10),
+            output_cap: DEFAULT_OUTPUT_CAP,
+            sandbox: Sandbox::none(),
+        }
+    }
+}
+
+/// A client program, run in its sandbox in a scratch copy of its directory.
+pub struct CommandClient {
+    spec: ClientSpec,
+    folder: RunFolder,
+    runs: usize,
+    last_output: Option<std::sync::Arc<Output>>,
+}
+
+impl CommandClient {
+    /// Prepares the scratch copy and finds the program; runs nothing yet.
+    pub fn new(spec: ClientSpec) -> Result<Self, TargetError> {
+        let folder = RunFolder::new(&spec.command, &spec.dir, &spec.sandbox)?;
+        Ok(Self {
+            spec,
+            folder,
+            runs: 0,
+            last_output: None,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl ClientTarget for CommandClient {
+    async fn run(&mut self, url: &Url) -> Result<ClientRun, TargetError> {
+        self.runs += 1;
+        let output = self
+            .folder
+            .output(&format!("client-{}", self.runs), self.spec.output_cap)?;
+        self.last_output = Some(output.clone());
+        let args: Vec<String> = self
+            .spec
+            .command
+            .iter()
+            .map(|arg| arg.replace("{url}", url.as_str()))
+            .collect();
+        let vars = [
+            ("URL", url.to_string()),
+            ("TZ", CLIENT_TIME_ZONE.to_owned()),
+        ];
+        let begun = Instant::now();
+        let mut process =
+            Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &output).await?;
+        let waited = tokio::time::timeout(self.spec.run_timeout, process.child.wait()).await;
+        let took = begun.elapsed();
+        // Whatever it left running goes too, before its output is read.
+        process.end_with_output().await;
+        let problem = match waited {
+            Ok(Ok(status)) if status.success() => None,
+            Ok(Ok(status)) => Some(format!(
+                "it {}{}",
+                match status.code() {
+                    Some(code) => format!("exited with status {code}"),
+                    None => format!("was killed ({status})"),
+                },
+                self.spec
+                    .sandbox
+                    .explain_exit(status.code())
+                    .map(|why| format!(" ({why})"))
+                    .unwrap_or_default()
+            )),
+            Ok(Err(error)) => Some(format!("waiting for it failed: {error}")),
+            Err(_) => Some(format!(
+                "it did not end within {:?} (--client-timeout) and was killed",
+                self.spec.run_timeout
+            )),
+        };
+        Ok(ClientRun {
+            succeeded: problem.is_none(),
+            problem,
+            stdout: output.stdout(),
+            took,
+        })
+    }
+
+    fn reset(&mut self) -> Result<(), TargetError> {
+        self.folder = RunFolder::new(&self.spec.command, &self.spec.dir, &self.spec.sandbox)?;
+        Ok(())
+    }
+
+    fn output_tail(&self) -> Option<String> {
+        self.last_output.as_ref().and_then(|output| output.tail())
+    }
+}

@@ -1,0 +1,401 @@
+//! A submission's program as a process: its run folder (a scratch copy of the submission and
+//! its capped output), started in its sandbox and its own process group, and everything it
+//! started killed with it. Servers ([`super::CommandTarget`]) and clients
+//! ([`super::CommandClient`]) both run this way.
+
+use super::EXIT_DEADLINE;
+use super::TargetError;
+use super::copy::{CopyLimits, copy_submission};
+use crate::sandbox::{Leader, Sandbox};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tempfile::TempDir;
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::{Child, Command};
+
+/// How much of each output stream is kept on disk.
+pub const DEFAULT_OUTPUT_CAP: u64 = 1024 * 1024;
+/// How much of the latest output is shown beside a failure.
+const TAIL_BYTES: usize = 2048;
+/// How long the last of a program's output may take to arrive once it is gone.
+const OUTPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The prefix of every run folder; the grader's pid follows, so a later run can tell the
+/// folders of a grader that was killed from those of one still running.
+const RUN_FOLDER_PREFIX: &str = "session-lab-run-";
+
+/// Removes the run folders that graders killed before they could clean up left behind.
+pub fn remove_stale_run_folders() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(RUN_FOLDER_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let owner_gone =
+            nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
+        if owner_gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// One run folder: the scratch copy of the submission the program runs in (and may write
+/// to), a `logs` folder for its output, and what the sandbox needs; removed when dropped.
+#[derive(Debug)]
+pub struct RunFolder {
+    work: TempDir,
+    scratch: PathBuf,
+}
+
+impl RunFolder {
+    /// Copies the submission in `dir` for `command` to run in, and finds the program; starts
+    /// nothing yet. Every error is a [`TargetError::Setup`] that says what to do.
+    pub fn new(command: &[String], dir: &Path, sandbox: &Sandbox) -> Result<Self, TargetError> {
+        let Some(program) = command.first() else {
+            return Err(TargetError::Setup(
+                "no command to run was given: put it after `--`".into(),
+            ));
+        };
+        check_submission_dir(dir)?;
+        let work = tempfile::Builder::new()
+            .prefix(&format!("{RUN_FOLDER_PREFIX}{}-", std::process::id()))
+            .tempdir()
+            .map_err(|e| setup("create a scratch directory", e))?;
+        let scratch = sandbox
+            .prepare(work.path())
+            .map_err(|e| setup("create a scratch directory", e))?;
+        copy_submission(dir, &scratch, CopyLimits::default()).map_err(|error| {
+            TargetError::Setup(format!(
+                "cannot copy the submission directory {}: {error}",
+                dir.display()
+            ))
+        })?;
+        find_program(program, dir, &scratch)?;
+        sandbox
+            .hand_over(&scratch)
+            .map_err(|e| setup("hand the scratch copy to the sandbox's user", e))?;
+        std::fs::create_dir(work.path().join("logs"))
+            .map_err(|e| setup("create a directory for the program's output", e))?;
+        Ok(Self { work, scratch })
+    }
+
+    /// Output files for a run named `name`: `logs/NAME.stdout` and `logs/NAME.stderr`.
+    pub fn output(&self, name: &str, cap: u64) -> Result<Arc<Output>, TargetError> {
+        let logs = self.work.path().join("logs");
+        let file = |stream: &str| {
+            CappedFile::create(&logs.join(format!("{name}.{stream}")), cap)
+                .map_err(|e| setup(&format!("create {name}.{stream}"), e))
+        };
+        Ok(Arc::new(Output {
+            stdout: Mutex::new(file("stdout")?),
+            stderr: Mutex::new(file("stderr")?),
+            tail: Mutex::new(VecDeque::new()),
+        }))
+    }
+}
+
+fn setup(what: &str, error: std::io::Error) -> TargetError {
+    TargetError::Setup(format!("cannot {what}: {error}"))
+}
+
+/// A program's output: capped files on disk and the latest bytes in memory.
+#[derive(Debug)]
+pub struct Output {
+    stdout: Mutex<CappedFile>,
+    stderr: Mutex<CappedFile>,
+    tail: Mutex<VecDeque<u8>>,
+}
+
+#[derive(Debug)]
+struct CappedFile {
+    path: PathBuf,
+    file: File,
+    kept: u64,
+    dropped: u64,
+    cap: u64,
+}
+
+impl CappedFile {
+    fn create(path: &Path, cap: u64) -> std::io::Result<Self> {
+        Ok(Self {
+            path: path.to_owned(),
+            file: File::create(path)?,
+            kept: 0,
+            dropped: 0,
+            cap,
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let room = usize::try_from(self.cap.saturating_sub(self.kept)).unwrap_or(usize::MAX);
+        let (kept, dropped) = bytes.split_at(bytes.len().min(room));
+        if self.file.write_all(kept).is_ok() {
+            self.kept += kept.len() as u64;
+        }
+        self.dropped += dropped.len() as u64;
+    }
+}
+
+impl Output {
+    fn record(&self, stream: &Mutex<CappedFile>, bytes: &[u8]) {
+        lock(stream).write(bytes);
+        let mut tail = lock(&self.tail);
+        tail.extend(bytes);
+        let excess = tail.len().saturating_sub(TAIL_BYTES);
+        tail.drain(..excess);
+    }
+
+    /// The latest output of both streams, saying how much the cap left out.
+    pub fn tail(&self) -> Option<String> {
+        let tail = lock(&self.tail);
+        if tail.is_empty() {
+            return None;
+        }
+        let (front, back) = tail.as_slices();
+        let mut text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
+        let dropped = lock(&self.stdout).dropped + lock(&self.stderr).dropped;
+        if dropped > 0 {
+            text.push_str(&format!(
+                "\n[output capped: {dropped} more bytes were not kept]"
+            ));
+        }
+        Some(text)
+    }
+
+    /// What the program wrote to stdout, as far as the cap kept it.
+    pub fn stdout(&self) -> String {
+        let path = lock(&self.stdout).path.clone();
+        String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn capture(mut pipe: impl AsyncRead + Unpin, output: Arc<Output>, stderr: bool) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        match pipe.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => {
+                let stream = if stderr {
+                    &output.stderr
+                } else {
+                    &output.stdout
+                };
+                output.record(stream, &buffer[..read]);
+            }
+        }
+    }
+}
+
+/// A running program: the child the grader waits on, the process group every signal goes
+/// to, and its sandbox. Dropped, it kills the group.
+pub struct Process {
+    pub child: Child,
+    group: Option<Pid>,
+    sandbox: Option<RunningSandbox>,
+    /// The tasks copying its output; done once every process holding its pipes is gone.
+    capturing: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// What the grader holds of a running sandbox: its init, readable once it and so every
+/// process of the sandbox is gone, and bwrap's status pipe, held open (see [`Leader`]).
+struct RunningSandbox {
+    init_gone: Option<AsyncFd<OwnedFd>>,
+    _status: Leader,
+}
+
+impl Process {
+    /// Starts `args` in `folder`'s scratch copy, contained by `sandbox`, with the run's own
+    /// environment `vars`, copying its output to `output`.
+    pub async fn spawn(
+        sandbox: &Sandbox,
+        args: &[String],
+        folder: &RunFolder,
+        vars: &[(&str, String)],
+        output: &Arc<Output>,
+    ) -> Result<Self, TargetError> {
+        let program = &args[0];
+        let launch = sandbox
+            .launch(args, &folder.scratch, folder.work.path(), vars)
+            .map_err(|error| TargetError::Start(error.to_string()))?;
+        let mut command = Command::from(launch.command);
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        // SAFETY: prctl is async-signal-safe, and the closure touches no memory of the parent.
+        // A grader killed outright takes the program with it, rather than leaving it running.
+        // It runs after the sandbox's own setup, since a change of uid clears it.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
+        let spawned = command.spawn();
+        // The command holds the write end of bwrap's status pipe: drop it before reading.
+        drop(command);
+        let mut child = spawned
+            .map_err(|error| TargetError::Start(format!("cannot run `{program}`: {error}")))?;
+        let pid = child.id().unwrap_or_default();
+        let leader = tokio::task::spawn_blocking(move || {
+            let read = launch.leader.read(pid);
+            read.map(|leader| (leader, launch.leader))
+        })
+        .await
+        .map_err(|error| TargetError::Start(error.to_string()))
+        .and_then(|read| {
+            read.map_err(|error| TargetError::Start(format!("the sandbox did not start: {error}")))
+        });
+        let (leader, status) = match leader {
+            Ok(read) => read,
+            Err(error) => {
+                let _ = child.kill().await;
+                return Err(error);
+            }
+        };
+        let sandbox = (leader != pid).then(|| RunningSandbox {
+            // SAFETY: an OwnedFd keeps its descriptor open and unchanged until it is dropped.
+            init_gone: crate::sandbox::pidfd(leader)
+                .ok()
+                .and_then(|init| unsafe { AsyncFd::register(init) }.ok()),
+            _status: status,
+        });
+        let mut capturing = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            capturing.push(tokio::spawn(capture(stdout, output.clone(), false)));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            capturing.push(tokio::spawn(capture(stderr, output.clone(), true)));
+        }
+        Ok(Self {
+            child,
+            group: i32::try_from(leader).ok().map(Pid::from_raw),
+            sandbox,
+            capturing,
+        })
+    }
+
+    /// Sends `signal` to the whole group, as Ctrl-C in a terminal would: a wrapper script and
+    /// its server alike.
+    pub fn signal(&self, signal: Signal) {
+        if let Some(group) = self.group {
+            // ESRCH means the whole group is already gone, which is what we want.
+            let _ = killpg(group, signal);
+        }
+    }
+
+    /// Kills whatever is left of the group and waits until the sandbox is gone.
+    ///
+    /// bwrap exits with its command; the sandbox's init, and whatever the command left
+    /// running, are killed by the kernel a moment later. This waits for that, so that nothing
+    /// of the old sandbox can still hold a port or a file the next run needs.
+    pub async fn end(mut self) {
+        self.signal(Signal::SIGKILL);
+        let _ = self.child.kill().await;
+        self.group = None;
+        if let Some(init) = self.sandbox.take().and_then(|sandbox| sandbox.init_gone) {
+            let _ = tokio::time::timeout(EXIT_DEADLINE, init.readable()).await;
+        }
+    }
+
+    /// [`Process::end`], then waits (briefly) for the last of its output: complete, unless a
+    /// process that left the group (possible only without a sandbox) still holds its pipes.
+    pub async fn end_with_output(mut self) {
+        let capturing = std::mem::take(&mut self.capturing);
+        self.end().await;
+        for task in capturing {
+            let _ = tokio::time::timeout(OUTPUT_DRAIN, task).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.signal(Signal::SIGKILL);
+    }
+}
+
+fn check_submission_dir(dir: &Path) -> Result<(), TargetError> {
+    let problem = match std::fs::metadata(dir) {
+        Ok(metadata) if metadata.is_dir() => return Ok(()),
+        Ok(_) => "is not a directory",
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => "does not exist",
+        Err(error) => {
+            return Err(TargetError::Setup(format!(
+                "cannot read the submission directory {}: {error}",
+                dir.display()
+            )));
+        }
+    };
+    Err(TargetError::Setup(format!(
+        "the submission directory {} {problem}: give --dir the folder that holds the submission",
+        dir.display()
+    )))
+}
+
+/// Finds `program` as the shell would from the scratch copy: a path (with a `/`) is taken
+/// relative to it, a bare name is looked up on `PATH`.
+fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<(), TargetError> {
+    let search_path = std::env::var_os("PATH").unwrap_or_default();
+    which::which_in(program, Some(&search_path), scratch).map(drop).map_err(|_| {
+        TargetError::Setup(if program.contains('/') {
+            format!(
+                "the command `{program}` is not an executable file in the submission directory {}: check its name, or run it through its interpreter (e.g. `sh {program}`)",
+                dir.display()
+            )
+        } else {
+            format!(
+                "the command `{program}` was not found on PATH: install it, or give its full path"
+            )
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_folders_of_a_grader_that_is_gone_are_removed_and_others_kept() {
+        // The largest pid Linux hands out is 2^22: this one belongs to no process.
+        let gone = tempfile::Builder::new()
+            .prefix(&format!("{RUN_FOLDER_PREFIX}2147483646-"))
+            .tempdir()
+            .unwrap()
+            .keep();
+        std::fs::write(gone.join("left-behind"), "state").unwrap();
+        let mine = tempfile::Builder::new()
+            .prefix(&format!("{RUN_FOLDER_PREFIX}{}-", std::process::id()))
+            .tempdir()
+            .unwrap();
+        remove_stale_run_folders();
+        assert!(!gone.exists(), "{gone:?} was left");
+        assert!(
+            mine.path().exists(),
+            "a running grader's folder was removed"
+        );
+    }
+}
