@@ -249,35 +249,50 @@ mod persistence_failures {
     }
 }
 
-/// The binary is graded like any submission, and passes every check of its stages.
+/// The binary is graded like any submission, and passes every check of its stages: as the
+/// server, and with stage 5 as the cookie client too (against the scripted site and itself).
 #[cfg(feature = "stage1")]
 #[test]
 fn the_reference_binary_passes_the_grader() {
     let dir = tempfile::tempdir().unwrap();
-    // Stage 5 is a client: the server's checks end at stage 4.
-    let stage = session_lab::server::STAGE
-        .min(session_lab::checks::LAST_STAGE)
-        .to_string();
-    let output = run(
-        &[
-            "grade",
-            "--stage",
-            &stage,
-            "--format",
-            "json",
-            "--dir",
-            dir.path().to_str().unwrap(),
-            "--",
-            BIN,
-            "serve",
-            "--port",
-            "{port}",
-        ],
-        Duration::from_secs(60),
-    );
+    let stage = session_lab::server::STAGE.to_string();
+    let client = format!("{BIN} cookies --jar cookies.txt {{url}}");
+    let mut args = vec!["grade", "--stage", &stage, "--format", "json"];
+    if cfg!(feature = "stage5") {
+        args.extend(["--client", &client]);
+    }
+    let dir_path = dir.path().to_str().unwrap();
+    args.extend(["--dir", dir_path, "--", BIN, "serve", "--port", "{port}"]);
+    let output = run(&args, Duration::from_secs(60));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{json:#}");
     assert_eq!(json["score"], json["max_score"]);
+    let graded_the_client = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|check| check["id"] == "stage5.client-against-your-server");
+    assert_eq!(graded_the_client, cfg!(feature = "stage5"), "{json:#}");
+}
+
+/// Stage 5 judges a client and stages 1–4 a server: a grading missing the one it needs says
+/// so, as a usage error, before anything runs.
+#[rstest::rstest]
+#[case::stage_5_without_a_client(&["--stage", "5", "--", "true"], "--client")]
+#[case::a_client_alone_outside_stage_5(&["--stage", "3", "--client", "true"], "the server's command")]
+#[case::a_client_outside_stage_5(&["--stage", "3", "--client", "true", "--", "true"], "--client is graded in stage 5")]
+#[case::nothing_to_grade(&["--only", "5"], "--client")]
+#[case::an_unclosed_quote(&["--only", "5", "--client", "python3 'client.py"], "unclosed quote")]
+fn a_grading_without_what_its_stages_judge_is_a_usage_error(
+    #[case] args: &[&str],
+    #[case] says: &str,
+) {
+    let mut all = vec!["grade"];
+    all.extend(args);
+    let output = run(&all, Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
 }
 
 #[test]

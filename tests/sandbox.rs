@@ -260,3 +260,30 @@ fn a_correct_solution_passes_every_check_inside_the_sandbox(
     assert_eq!(report["sandbox"], "bwrap");
     assert_eq!(report["score"], report["max_score"], "{report}");
 }
+
+/// Clients run in the sandbox too, with the jar kept in their scratch copy between runs: every
+/// style still passes every stage-5 check.
+#[rstest::rstest]
+#[case::requests("requests", "python3 client.py {url}")]
+#[case::urllib("urllib", "python3 client.py {url}")]
+#[case::curl("curl", "./client.sh {url}")]
+#[case::handmade("handmade", "python3 client.py {url}")]
+fn a_correct_client_passes_every_check_inside_the_sandbox(
+    #[case] name: &str,
+    #[case] client: &str,
+) {
+    if !bwrap_works() {
+        return;
+    }
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/clients")
+        .join(name);
+    let (output, report) = grade(
+        &["--only", "5", "--sandbox", "bwrap", "--client", client],
+        &dir,
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    assert_eq!(report["sandbox"], "bwrap");
+    assert_eq!(report["score"], report["max_score"], "{report}");
+}

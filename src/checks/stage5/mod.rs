@@ -85,7 +85,13 @@ pub static CHECKS: &[Check] = &[
         ClientAndServer: "stage5.client-against-your-server",
         5,
         "the client, run twice against your server's /cookies, sends back cookiemonster",
-        ["stage5.jar-sends-back", "stage4.cookies-set", "stage4.cookies-echo"],
+        [
+            "stage5.jar-sends-back",
+            "stage4.cookies-set",
+            "stage4.grover-session-cookie",
+            "stage4.cookiemonster-expires",
+            "stage4.cookies-echo"
+        ],
         "exercises.md, “Stage 5 — a cookie client”: your client and your server must understand each other: the second run's GET /cookies carries cookiemonster=dsh93373 and not grover.",
         client_against_your_server
     ),
