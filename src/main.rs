@@ -133,7 +133,7 @@ struct GradeArgs {
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().cpu_seconds)]
     cpu_limit: u64,
     /// An environment variable for the submission (repeatable); the sandbox passes no other
-    /// than PATH, HOME, LANG and PORT.
+    /// than PATH, HOME, LANG, and PORT for a server (URL and TZ for a client).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
     /// The command that starts the server (not needed for `--only 5 --client CMD`).
