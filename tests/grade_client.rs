@@ -2,6 +2,8 @@
 //! (requests with a MozillaCookieJar, urllib, curl, a jar made by hand) pass every check; each
 //! classic mistake fails exactly its own check; a client that hangs still gets a report.
 
+mod support;
+
 use rstest::rstest;
 use session_lab::checks::{CLIENT_STAGE, Credentials, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
@@ -9,6 +11,7 @@ use session_lab::sandbox::Sandbox;
 use session_lab::target::{ClientSpec, CommandSpec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use support::ids_with;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -34,16 +37,22 @@ async fn grade(stages: Stages, server: Option<CommandSpec>, client: ClientSpec) 
     grade::grade(options, |_| {}).await
 }
 
-fn ids_with(report: &Report, status: Status) -> Vec<&'static str> {
-    report
-        .checks
-        .iter()
-        .filter(|check| check.status == status)
-        .map(|check| check.id)
-        .collect()
-}
-
 const PYTHON_CLIENT: &[&str] = &["python3", "client.py", "{url}"];
+
+/// Stages 1–5: the plain Python server (with `extra` arguments) and the requests client.
+async fn grade_with_server(extra: &[&str]) -> Report {
+    let mut words: Vec<String> = ["python3", "server.py", "{port}"]
+        .map(String::from)
+        .to_vec();
+    words.extend(extra.iter().map(|word| (*word).to_owned()));
+    let server = CommandSpec::new(words, fixtures().join("submissions/threaded"));
+    grade(
+        Stages::UpTo(CLIENT_STAGE),
+        Some(server),
+        client("requests", PYTHON_CLIENT),
+    )
+    .await
+}
 
 #[rstest]
 #[case::requests_mozilla_cookie_jar("requests", PYTHON_CLIENT)]
@@ -126,18 +135,7 @@ async fn a_client_that_hangs_is_killed_at_its_limit_and_fails_with_the_reason() 
 /// Stages 1–5 at once: the server's checks, the client's, and the client against the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_and_a_client_pass_every_stage_together() {
-    let server = CommandSpec::new(
-        ["python3", "server.py", "{port}"]
-            .map(String::from)
-            .to_vec(),
-        fixtures().join("submissions/threaded"),
-    );
-    let report = grade(
-        Stages::UpTo(CLIENT_STAGE),
-        Some(server),
-        client("requests", PYTHON_CLIENT),
-    )
-    .await;
+    let report = grade_with_server(&[]).await;
     assert!(
         report.all_passed(),
         "{}",
@@ -181,24 +179,7 @@ async fn a_server_and_a_client_pass_every_stage_together() {
 /// together depends on the server's cookie checks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_mistake_fails_the_server_and_never_the_client() {
-    let server = CommandSpec::new(
-        [
-            "python3",
-            "server.py",
-            "{port}",
-            "--mistake",
-            "grover-max-age",
-        ]
-        .map(String::from)
-        .to_vec(),
-        fixtures().join("submissions/threaded"),
-    );
-    let report = grade(
-        Stages::UpTo(CLIENT_STAGE),
-        Some(server),
-        client("requests", PYTHON_CLIENT),
-    )
-    .await;
+    let report = grade_with_server(&["--mistake", "grover-max-age"]).await;
     let failed = ids_with(&report, Status::Failed);
     assert!(
         failed.iter().all(|id| !id.starts_with("stage5.")),

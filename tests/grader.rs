@@ -9,7 +9,7 @@ use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::alive;
+use support::{alive, ids_with};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -42,15 +42,6 @@ fn server_checks() -> usize {
         .iter()
         .filter(|check| check.judges == session_lab::checks::Judges::Server)
         .count()
-}
-
-fn ids_with(report: &Report, status: Status) -> Vec<&'static str> {
-    report
-        .checks
-        .iter()
-        .filter(|check| check.status == status)
-        .map(|check| check.id)
-        .collect()
 }
 
 fn recorded_pids(file: &Path) -> Vec<u32> {

@@ -1,6 +1,6 @@
 //! What several test files share: a throwaway HTTP server on a free loopback port, for
-//! replaying what other sites send, running the binary within a time limit, and a look at
-//! whether a process is still running.
+//! replaying what other sites send, running the binary within a time limit, a look at
+//! whether a process is still running, and the checks of a report that ended one way.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -73,4 +73,18 @@ pub fn run_within(
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.wait_with_output().unwrap()
+}
+
+/// The ids of the checks of `report` that ended with `status`, in order.
+#[allow(dead_code)] // not every test file that shares this module grades
+pub fn ids_with(
+    report: &session_lab::grade::Report,
+    status: session_lab::checks::Status,
+) -> Vec<&'static str> {
+    report
+        .checks
+        .iter()
+        .filter(|check| check.status == status)
+        .map(|check| check.id)
+        .collect()
 }

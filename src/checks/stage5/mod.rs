@@ -383,16 +383,23 @@ fn human_duration(span: Duration) -> String {
     }
 }
 
-async fn jar_sends_back(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(2).await?;
+/// The request for the URL in run `run`, with the grading's cookies.
+async fn start_of_run(ctx: &mut Ctx, run: usize) -> Result<(Visit, Cookies), Failure> {
+    let (_, visits, site) = ctx.cookie_client().run(run).await?;
     let cookies = site.cookies().expect("the scripted site").clone();
-    let start = visit_to(&visits, site::START).ok_or_else(|| {
+    let start = visit_to(&visits, site::START).cloned().ok_or_else(|| {
         Failure::new(format!(
-            "the client's second run never requested {}",
+            "the client's {} run never requested {}",
+            ordinal(run),
             site::START
         ))
         .actual(describe_all(&visits))
     })?;
+    Ok((start, cookies))
+}
+
+async fn jar_sends_back(ctx: &mut Ctx) -> Result<(), Failure> {
+    let (start, cookies) = start_of_run(ctx, 2).await?;
     let missing: Vec<&Cookie> = [&cookies.cookiemonster, &cookies.bigbird]
         .into_iter()
         .filter(|cookie| !start.carries(cookie))
@@ -422,12 +429,10 @@ async fn jar_sends_back(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 async fn jar_drops_session_cookies(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(2).await?;
-    let cookies = site.cookies().expect("the scripted site").clone();
-    let start = visit_to(&visits, site::START);
+    let (start, cookies) = start_of_run(ctx, 2).await?;
     let kept: Vec<String> = [&cookies.grover, &cookies.telly]
         .into_iter()
-        .filter(|cookie| start.is_some_and(|visit| visit.carries_name(cookie.name)))
+        .filter(|cookie| start.carries_name(cookie.name))
         .map(|cookie| cookie.name.to_owned())
         .collect();
     ensure(kept.is_empty(), || {
@@ -436,7 +441,7 @@ async fn jar_drops_session_cookies(ctx: &mut Ctx) -> Result<(), Failure> {
             kept.join(" and ")
         ))
         .expected("no grover and no telly in the second run")
-        .actual(start.map_or_else(|| "no request".into(), Visit::describe))
+        .actual(start.describe())
     })
 }
 
@@ -483,15 +488,7 @@ async fn jar_matches_path_and_domain(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 async fn jar_honours_deletion(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(3).await?;
-    let cookies = site.cookies().expect("the scripted site").clone();
-    let start = visit_to(&visits, site::START).ok_or_else(|| {
-        Failure::new(format!(
-            "the client's third run never requested {}",
-            site::START
-        ))
-        .actual(describe_all(&visits))
-    })?;
+    let (start, cookies) = start_of_run(ctx, 3).await?;
     ensure(!start.carries_name(cookies.cookiemonster.name), || {
         Failure::new(
             "the third run still sent cookiemonster, which the second run's answer deleted with `Set-Cookie: cookiemonster=; Max-Age=0`: a cookie deleted by the server must leave the jar",
