@@ -3,6 +3,7 @@
 //! - [`checks`]: the conformance checks, the contract of `exercises.md` in executable form.
 //! - [`client`]: `session-lab cookies`, a client that shows cookies and keeps a jar.
 //! - [`grade`]: `session-lab grade`, the checks run against a submission, and its reports.
+//! - [`class`]: `session-lab grade-class`, a whole class graded at once, and its overview.
 //! - [`server`]: the reference server, one cargo feature per stage (`stage1` … `stage3`).
 //! - [`sandbox`]: what contains a submission's command (bubblewrap and kernel limits).
 //! - [`store`]: where the server's state lives between runs.
@@ -12,6 +13,7 @@
 
 pub mod atomic_file;
 pub mod checks;
+pub mod class;
 #[cfg(feature = "stage5")]
 pub mod client;
 pub mod clock;

@@ -39,6 +39,9 @@ enum Command {
     Serve(ServeArgs),
     /// Grade a submission: run the checks against the server command given after `--`.
     Grade(GradeArgs),
+    /// Grade a whole class: every folder or .zip in SUBMISSIONS, in parallel, with a CSV and
+    /// an HTML overview.
+    GradeClass(GradeClassArgs),
     /// Show every cookie the sites set (following redirects), and keep them in a jar.
     #[cfg(feature = "stage5")]
     Cookies(CookiesArgs),
@@ -78,6 +81,45 @@ client's becomes the URL it must fetch, also exported as URL. Exit status: 0 eve
 passed, 1 a check failed, 2 the grader could not run."
 )]
 struct GradeArgs {
+    /// The report's format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report here (progress still goes to the terminal); otherwise to stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    grading: GradingArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Example: session-lab grade-class submissions/ --out results/ --stage 4 -- python3 server.py {port}\n\n\
+Each folder or .zip in SUBMISSIONS is one student, named by it; --dir and --client-dir are \
+taken inside each submission. RESULTS gets STUDENT.json, STUDENT.txt, pages/STUDENT.html, \
+grades.csv and index.html. A student whose report is up to date is not graded again. Exit \
+status: 0 every submission has a report (whatever its score), 2 the grader could not run, \
+130 interrupted."
+)]
+struct GradeClassArgs {
+    /// The class folder: one folder or .zip per student.
+    #[arg(value_name = "SUBMISSIONS")]
+    submissions: PathBuf,
+    /// Where the reports and the class overview go.
+    #[arg(long, value_name = "RESULTS")]
+    out: PathBuf,
+    /// Gradings at once [default: 4 per core: a grading mostly waits for its programs].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Grade every student again, even those whose report is up to date.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    grading: GradingArgs,
+}
+
+/// What one submission is graded with: `grade` and `grade-class` alike.
+#[derive(Debug, clap::Args)]
+struct GradingArgs {
     /// Grade stages 1 to N [default: 5 with --client, else 4].
     #[arg(long, value_name = "N", conflicts_with = "only", value_parser = clap::value_parser!(u8).range(1..=i64::from(LAST_STAGE)))]
     stage: Option<u8>,
@@ -98,12 +140,6 @@ struct GradeArgs {
     /// Seconds one run of the client may take before it is killed.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_seconds)]
     client_timeout: Duration,
-    /// The report's format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-    /// Write the report here (progress still goes to the terminal); otherwise to stdout.
-    #[arg(long)]
-    output: Option<PathBuf>,
     /// The account the checks log in with.
     #[arg(long, default_value = "alice")]
     username: String,
@@ -112,8 +148,8 @@ struct GradeArgs {
     /// Seconds the server may take to accept connections.
     #[arg(long, default_value = "10", value_parser = parse_seconds)]
     start_timeout: Duration,
-    /// Seconds the whole grading may take; then it ends with a failing report, whatever the
-    /// submission does.
+    /// Seconds the whole grading (of one submission) may take; then it ends with a failing
+    /// report, whatever the submission does.
     #[arg(long, default_value = "120", value_parser = parse_seconds)]
     timeout: Duration,
     /// How to contain the submission: bubblewrap where it works (auto), always (bwrap, or an
@@ -139,6 +175,76 @@ struct GradeArgs {
     /// The command that starts the server (not needed for `--only 5 --client CMD`).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
+}
+
+impl GradingArgs {
+    /// Which checks run; a usage error (clap's, exit 2) when a stage lacks what it judges.
+    fn selection(&self) -> Selection {
+        let stages = match (self.stage, self.only) {
+            (_, Some(only)) => Stages::Only(only),
+            (stage, None) => Stages::UpTo(stage.unwrap_or(if self.client.is_some() {
+                CLIENT_STAGE
+            } else {
+                LAST_SERVER_STAGE
+            })),
+        };
+        let selection = Selection {
+            stages,
+            server: !self.command.is_empty(),
+            client: self.client.is_some(),
+        };
+        if let Err(problem) = check_grade_usage(selection) {
+            use clap::CommandFactory;
+            Cli::command()
+                .error(clap::error::ErrorKind::MissingRequiredArgument, problem)
+                .exit();
+        }
+        selection
+    }
+
+    /// The sandbox asked for; with bubblewrap, this process enters a network of its own
+    /// (before its runtime starts a thread: a namespace is per thread, inherited by the
+    /// threads and children started after it).
+    fn sandbox(&self) -> anyhow::Result<Sandbox> {
+        let limits = Limits {
+            processes: self.process_limit,
+            memory: self.memory_limit << 20,
+            file_size: self.file_size_limit << 20,
+            cpu_seconds: self.cpu_limit,
+        };
+        let sandbox = Sandbox::new(self.sandbox, limits, self.env.clone())?;
+        if sandbox.is_bwrap() {
+            network::enter_private_network().context(
+                "cannot give the sandbox a network of its own (only loopback); grade with --sandbox none to run without one",
+            )?;
+        }
+        Ok(sandbox)
+    }
+
+    fn options(self, stages: Stages, sandbox: &Sandbox) -> GradeOptions {
+        let server = (!self.command.is_empty()).then(|| {
+            let mut spec = CommandSpec::new(self.command, &self.dir);
+            spec.start_timeout = self.start_timeout;
+            spec.sandbox = sandbox.clone();
+            spec
+        });
+        let client = self.client.map(|Words(command)| {
+            let mut spec = ClientSpec::new(command, self.client_dir.as_ref().unwrap_or(&self.dir));
+            spec.run_timeout = self.client_timeout;
+            spec.sandbox = sandbox.clone();
+            spec
+        });
+        GradeOptions {
+            stages,
+            server,
+            client,
+            credentials: Credentials {
+                username: self.username,
+                password: self.password,
+            },
+            sandbox: sandbox.clone(),
+        }
+    }
 }
 
 #[cfg(feature = "stage5")]
@@ -225,6 +331,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Grade(args) => grade(args),
+        Command::GradeClass(args) => grade_class(args),
         #[cfg(feature = "stage5")]
         Command::Cookies(args) => cookies(args),
         Command::HashPassword => hash_password(),
@@ -289,46 +396,10 @@ fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = StopSignal>
 const EXIT_CHECK_FAILED: u8 = 1;
 
 fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
-    let stages = match (args.stage, args.only) {
-        (_, Some(only)) => Stages::Only(only),
-        (stage, None) => Stages::UpTo(stage.unwrap_or(if args.client.is_some() {
-            CLIENT_STAGE
-        } else {
-            LAST_SERVER_STAGE
-        })),
-    };
-    let selection = Selection {
-        stages,
-        server: !args.command.is_empty(),
-        client: args.client.is_some(),
-    };
-    if let Err(problem) = check_grade_usage(selection) {
-        use clap::CommandFactory;
-        Cli::command()
-            .error(clap::error::ErrorKind::MissingRequiredArgument, problem)
-            .exit();
-    }
-    let limits = Limits {
-        processes: args.process_limit,
-        memory: args.memory_limit << 20,
-        file_size: args.file_size_limit << 20,
-        cpu_seconds: args.cpu_limit,
-    };
+    let selection = args.grading.selection();
     // Progress goes to the terminal unless the report itself (not human) takes stdout.
     let show_progress = args.format == Format::Human || args.output.is_some();
-    // Before the runtime starts a thread: a network namespace is per thread, inherited by the
-    // threads and children started after it.
-    let sandbox = Sandbox::new(args.sandbox, limits, args.env)
-        .map_err(anyhow::Error::from)
-        .and_then(|sandbox| {
-            if sandbox.is_bwrap() {
-                network::enter_private_network().context(
-                    "cannot give the sandbox a network of its own (only loopback); grade with --sandbox none to run without one",
-                )?;
-            }
-            Ok(sandbox)
-        });
-    let sandbox = match sandbox {
+    let sandbox = match args.grading.sandbox() {
         Ok(sandbox) => sandbox,
         Err(error) => {
             // Still a report, so that none from an earlier run is taken for this one.
@@ -348,33 +419,13 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     remove_stale_run_folders();
-    let server = (!args.command.is_empty()).then(|| {
-        let mut spec = CommandSpec::new(args.command, &args.dir);
-        spec.start_timeout = args.start_timeout;
-        spec.sandbox = sandbox.clone();
-        spec
-    });
-    let client = args.client.map(|Words(command)| {
-        let mut spec = ClientSpec::new(command, args.client_dir.as_ref().unwrap_or(&args.dir));
-        spec.run_timeout = args.client_timeout;
-        spec.sandbox = sandbox.clone();
-        spec
-    });
-    let options = GradeOptions {
-        stages,
-        server,
-        client,
-        credentials: Credentials {
-            username: args.username,
-            password: args.password,
-        },
-        sandbox: sandbox.clone(),
-    };
+    let timeout = args.grading.timeout;
+    let options = args.grading.options(selection.stages, &sandbox);
     let sink = ReportSink::new(args.output, args.format, show_progress, selection, sandbox);
     sink.placeholder()?;
     let begun = std::time::Instant::now();
-    let _watchdog = Watchdog::start(args.timeout, {
-        let (sink, timeout) = (sink.clone(), args.timeout);
+    let _watchdog = Watchdog::start(timeout, {
+        let sink = sink.clone();
         move || {
             kill_children();
             let reason = format!(
@@ -410,6 +461,124 @@ fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
         EXIT_CHECK_FAILED
     }))
 }
+
+/// Exit status of a class grading that Ctrl-C ended (128 + SIGINT, as a shell reports it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
+    use session_lab::class::{self, ClassOptions, outputs::Row};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let selection = args.grading.selection();
+    let sandbox = args.grading.sandbox()?;
+    if let Some(reason) = sandbox.fallback_reason() {
+        eprintln!("warning: the submissions run WITHOUT a sandbox: {reason}");
+    }
+    remove_stale_run_folders();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let timeout = args.grading.timeout;
+    let options = ClassOptions {
+        submissions: args.submissions,
+        out: args.out,
+        jobs: args.jobs.map_or(JOBS_PER_CORE * cores, usize::from),
+        force: args.force,
+        grading: args.grading.options(selection.stages, &sandbox),
+        timeout,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let waiter = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(waiter) = waiter {
+                if waiter.block_on(tokio::signal::ctrl_c()).is_ok() {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+    });
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30.green/white} {pos}/{len} students, {msg}, {elapsed} (ETA {eta})",
+            )
+            .expect("a valid progress template"),
+        );
+        bar
+    });
+    let (mut done_count, mut passing) = (0, 0);
+    let summary = class::grade_class(&options, &stop, |done, total| {
+        done_count += 1;
+        let (score, status) = match &done.row {
+            Row::Graded(report) => {
+                if report.score == report.max_score {
+                    passing += 1;
+                }
+                (
+                    format!("{}/{}", report.score, report.max_score),
+                    done.row.standing().as_str(),
+                )
+            }
+            Row::Skipped { why, .. } => (String::new(), why.as_str()),
+        };
+        match &bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done_count);
+                bar.set_message(format!("{passing} passing every check"));
+            }
+            None => println!(
+                "[{done_count}/{total}] {}: {}{status}{} ({:.1} s)",
+                done.row.student(),
+                if score.is_empty() {
+                    String::new()
+                } else {
+                    format!("{score} ")
+                },
+                if done.kept {
+                    ", report up to date, kept"
+                } else {
+                    ""
+                },
+                done.took.as_secs_f64()
+            ),
+        }
+    })?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let count = |standing| {
+        summary
+            .rows
+            .iter()
+            .filter(|row| row.standing() == standing)
+            .count()
+    };
+    use session_lab::class::outputs::Standing;
+    println!(
+        "{} of {} entries done: {passing} passing every check, {} graded, {} did not start, {} timed out, {} skipped. Reports in {} (grades.csv, index.html).",
+        summary.rows.len(),
+        summary.entries,
+        count(Standing::Graded),
+        count(Standing::DidNotStart),
+        count(Standing::TimedOut),
+        count(Standing::Skipped),
+        options.out.display()
+    );
+    if summary.interrupted {
+        eprintln!(
+            "interrupted: the reports of the students done are kept; run the same command again to grade the rest"
+        );
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Default gradings at once per core: a grading of a correct solution keeps a core busy only
+/// about a third of its time (it waits on restarts and stops), and broken ones wait longer.
+const JOBS_PER_CORE: usize = 4;
 
 /// What a grading needs besides its stages: a server for stages 1–4, a client for stage 5.
 fn check_grade_usage(selection: Selection) -> Result<(), String> {
@@ -504,16 +673,34 @@ impl ReportSink {
         if self.show_progress {
             let _ = write!(anstream::stdout(), "{}", report::human_summary(report));
         }
-        match &self.output {
-            Some(path) => {
+        let github_output = (self.format == Format::GithubClassroom)
+            .then(|| std::env::var_os("GITHUB_OUTPUT"))
+            .flatten();
+        match (&self.output, github_output) {
+            (_, Some(path)) => {
+                // Appended, as every step's outputs are: the reporter action reads `result`.
+                let line = format!("result={}", report::render(report, self.format));
+                let appended = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .and_then(|mut file| file.write_all(line.as_bytes()));
+                if let Err(error) = appended {
+                    eprintln!(
+                        "error: cannot append the result to $GITHUB_OUTPUT ({}): {error}",
+                        PathBuf::from(path).display()
+                    );
+                }
+            }
+            (Some(path), None) => {
                 if let Err(error) = write_report(path, &report::render(report, self.format)) {
                     eprintln!("error: {error:#}");
                 }
             }
-            None if self.format != Format::Human => {
+            (None, None) if self.format != Format::Human => {
                 print!("{}", report::render(report, self.format));
             }
-            None => {}
+            (None, None) => {}
         }
         let _ = std::io::stdout().flush();
         true

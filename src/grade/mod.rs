@@ -26,6 +26,46 @@ pub struct GradeOptions {
 }
 
 impl GradeOptions {
+    /// The same grading for the submission in `root`: the server's and the client's folders,
+    /// relative ones, are taken inside it.
+    pub fn within(&self, root: &std::path::Path) -> Self {
+        let mut options = self.clone();
+        if let Some(server) = &mut options.server {
+            server.dir = root.join(&server.dir);
+        }
+        if let Some(client) = &mut options.client {
+            client.dir = root.join(&client.dir);
+        }
+        options
+    }
+
+    /// What is graded and how, in one line: the stages, the commands and their folders, the
+    /// account and the sandbox. Two gradings that print the same line judge the same way.
+    pub fn describe(&self) -> String {
+        let command = |words: &[String], dir: &std::path::Path| {
+            format!("`{}` in {}", words.join(" "), dir.display())
+        };
+        let mut text = report::stages_label(self.stages);
+        if let Some(server) = &self.server {
+            text.push_str(&format!(
+                "; server {}",
+                command(&server.command, &server.dir)
+            ));
+        }
+        if let Some(client) = &self.client {
+            text.push_str(&format!(
+                "; client {}",
+                command(&client.command, &client.dir)
+            ));
+        }
+        text.push_str(&format!(
+            "; as {}; sandbox {}",
+            self.credentials.username,
+            self.sandbox.label()
+        ));
+        text
+    }
+
     /// The checks this grading runs.
     pub fn selection(&self) -> Selection {
         Selection {

@@ -1,5 +1,5 @@
-//! The grader's report formats: human (streamed as checks end), JSON, JUnit XML and
-//! Gradescope's `results.json`.
+//! The grader's report formats: human (streamed as checks end), JSON, JUnit XML,
+//! Gradescope's `results.json` and GitHub Classroom's autograding result.
 
 use super::Report;
 use crate::checks::{CheckReport, Stages, Status};
@@ -13,6 +13,9 @@ pub enum Format {
     Json,
     Junit,
     Gradescope,
+    /// What GitHub Classroom's autograding reporter reads: base64 of its result JSON, one
+    /// point per check (written to `$GITHUB_OUTPUT` as `result=…` when that is set).
+    GithubClassroom,
 }
 
 /// Whose output a check's failure shows: the cookie client's in stage 5, else the server's.
@@ -24,7 +27,8 @@ fn program(check: &CheckReport) -> &'static str {
     }
 }
 
-fn stages_label(stages: Stages) -> String {
+/// `stages 1–4`, `stage 5 only`.
+pub fn stages_label(stages: Stages) -> String {
     match stages {
         Stages::UpTo(1) => "stage 1".into(),
         Stages::UpTo(last) => format!("stages 1–{last}"),
@@ -284,6 +288,59 @@ struct GradescopeTest {
 }
 
 /// Gradescope's autograder `results.json`: one test per check, one point each.
+#[derive(Serialize)]
+struct ClassroomResult {
+    version: u8,
+    status: &'static str,
+    max_score: usize,
+    tests: Vec<ClassroomTest>,
+}
+
+#[derive(Serialize)]
+struct ClassroomTest {
+    name: String,
+    status: &'static str,
+    message: String,
+    score: usize,
+    execution_time: String,
+}
+
+/// The result GitHub Classroom's autograding reporter decodes (the shape its command and
+/// I/O graders write): `{"version": 1, "status", "max_score", "tests": [...]}`, base64, one
+/// line. A check is a test worth one point, so partial credit reaches the gradebook.
+pub fn github_classroom(report: &Report) -> String {
+    use base64::Engine;
+    let tests = report
+        .checks
+        .iter()
+        .map(|check| ClassroomTest {
+            name: format!("{}: {}", check.id, check.title),
+            status: match check.status {
+                Status::Passed => "pass",
+                _ if check.stage == 0 => "error",
+                _ => "fail",
+            },
+            message: entry_text(check),
+            score: usize::from(check.status == Status::Passed),
+            execution_time: format!("{:.3}s", check.duration.as_secs_f64()),
+        })
+        .collect();
+    let result = ClassroomResult {
+        version: 1,
+        status: if report.error.is_some() {
+            "error"
+        } else if report.all_passed() {
+            "pass"
+        } else {
+            "fail"
+        },
+        max_score: report.max_score(),
+        tests,
+    };
+    let json = serde_json::to_string(&result).expect("the result serialises");
+    base64::engine::general_purpose::STANDARD.encode(json) + "\n"
+}
+
 pub fn gradescope(report: &Report) -> String {
     let mut index_in_stage = 0;
     let mut last_stage = 0;
@@ -332,5 +389,6 @@ pub fn render(report: &Report, format: Format) -> String {
         Format::Json => json(report),
         Format::Junit => junit(report),
         Format::Gradescope => gradescope(report),
+        Format::GithubClassroom => github_classroom(report),
     }
 }

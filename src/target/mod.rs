@@ -16,6 +16,7 @@ mod reference_client;
 pub use crate::server::StopSignal;
 pub use client::{CLIENT_TIME_ZONE, ClientRun, ClientSpec, ClientTarget, CommandClient};
 pub use command::{CommandSpec, CommandTarget};
+pub use copy::CopyLimits;
 pub use process::remove_stale_run_folders;
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]

@@ -1,0 +1,269 @@
+//! `session-lab grade-class`: a whole class graded at once. Each entry of the class folder (a
+//! folder or a `.zip`) is one student, graded like `grade` grades one submission: its own
+//! scratch copy, its own sandbox, and, when sandboxed, a loopback of its own, so no grading
+//! can reach another's server. Gradings run on worker threads, `jobs` at a time; a student
+//! whose saved report matches their submission and the grading's options is not graded
+//! again. The results folder gets per-student reports and the class outputs ([`outputs`]).
+
+pub mod outputs;
+pub mod submission;
+
+use crate::checks::CheckReport;
+use crate::grade::{self, GradeOptions, Report};
+use crate::sandbox::network;
+use outputs::{Row, SavedReport};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+use submission::Entry;
+
+/// What to grade and how.
+#[derive(Debug, Clone)]
+pub struct ClassOptions {
+    /// The class folder: one entry per student.
+    pub submissions: PathBuf,
+    /// Where the reports and the class outputs go.
+    pub out: PathBuf,
+    /// Gradings at once.
+    pub jobs: usize,
+    /// Grade every student again, even those whose report is up to date.
+    pub force: bool,
+    /// How each student is graded; its folders are taken inside each submission.
+    pub grading: GradeOptions,
+    /// How long one student's grading may take.
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassError {
+    #[error("cannot read the class folder {}: {source}; give the folder that holds one folder or .zip per student", .path.display())]
+    Submissions {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the results folder {}: {source}", .path.display())]
+    Out {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] outputs::WriteError),
+}
+
+/// One entry done.
+#[derive(Debug, Clone)]
+pub struct Done {
+    pub row: Row,
+    /// Whether its report was up to date and kept, rather than graded now.
+    pub kept: bool,
+    pub took: Duration,
+}
+
+/// How a class grading ended.
+#[derive(Debug, Clone)]
+pub struct ClassSummary {
+    /// Every entry that has a row, sorted by student id.
+    pub rows: Vec<Row>,
+    pub entries: usize,
+    /// Whether `stop` ended it before every entry was done.
+    pub interrupted: bool,
+}
+
+/// Grades every entry of the class folder, calling `on_done` (on this thread) as each ends,
+/// then writes `grades.csv` and `index.html`. When `stop` becomes true, every running grading
+/// is killed and nothing more is written but the class outputs of the entries already done.
+pub fn grade_class(
+    options: &ClassOptions,
+    stop: &Arc<AtomicBool>,
+    mut on_done: impl FnMut(&Done, usize),
+) -> Result<ClassSummary, ClassError> {
+    let entries =
+        submission::entries(&options.submissions).map_err(|source| ClassError::Submissions {
+            path: options.submissions.clone(),
+            source,
+        })?;
+    for folder in [options.out.clone(), options.out.join("pages")] {
+        std::fs::create_dir_all(&folder).map_err(|source| ClassError::Out {
+            path: folder.clone(),
+            source,
+        })?;
+    }
+    let total = entries.len();
+    let queue = Arc::new(Mutex::new(VecDeque::from(entries)));
+    let (done_tx, done_rx) = mpsc::channel::<Result<Done, outputs::WriteError>>();
+    let isolate = options.grading.sandbox.is_bwrap();
+    for index in 0..options.jobs.clamp(1, total.max(1)) {
+        let (queue, done_tx, options, stop) = (
+            queue.clone(),
+            done_tx.clone(),
+            options.clone(),
+            stop.clone(),
+        );
+        std::thread::Builder::new()
+            .name(format!("grade-class-{index}"))
+            .spawn(move || work(&queue, &done_tx, &options, &stop, isolate))
+            .expect("a worker thread starts");
+    }
+    drop(done_tx);
+    let mut rows = Vec::with_capacity(total);
+    let mut interrupted = false;
+    loop {
+        match done_rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(done) => {
+                let done = done?;
+                on_done(&done, total);
+                rows.push(done.row);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => {
+                interrupted = true;
+                grade::watchdog::kill_children();
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    rows.sort_by(|a, b| a.student().cmp(b.student()));
+    let checks = options.grading.selection().checks();
+    outputs::write_csv(&options.out, &checks, &rows)?;
+    let title = format!("session-lab: {}", options.grading.describe());
+    outputs::write_index(&options.out, &title, &checks, &rows)?;
+    Ok(ClassSummary {
+        rows,
+        entries: total,
+        interrupted,
+    })
+}
+
+/// A worker: takes entries off the queue until it is empty or the run is stopped.
+fn work(
+    queue: &Mutex<VecDeque<Entry>>,
+    done: &mpsc::Sender<Result<Done, outputs::WriteError>>,
+    options: &ClassOptions,
+    stop: &AtomicBool,
+    isolate: bool,
+) {
+    // A loopback of this thread's own, inherited by every program it starts: a submission
+    // reaches neither the host nor another student's server.
+    let isolation = if isolate {
+        network::enter_private_network_of_thread().err()
+    } else {
+        None
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime starts");
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(entry) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
+            return;
+        };
+        let begun = Instant::now();
+        let outcome = runtime.block_on(grade_entry(&entry, options, stop, isolation.as_ref()));
+        let Some(outcome) = outcome else {
+            return;
+        };
+        let sent = done.send(outcome.map(|(row, kept)| Done {
+            row,
+            kept,
+            took: begun.elapsed(),
+        }));
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+/// Grades one entry and saves its reports; `None` when the run was stopped meanwhile (a
+/// grading cut short by the stop is no verdict, and must not be kept as one).
+async fn grade_entry(
+    entry: &Entry,
+    options: &ClassOptions,
+    stop: &AtomicBool,
+    isolation: Option<&std::io::Error>,
+) -> Option<Result<(Row, bool), outputs::WriteError>> {
+    let (student, path) = match entry {
+        Entry::Other { student, why } => {
+            return Some(Ok((
+                Row::Skipped {
+                    student: student.clone(),
+                    why: why.clone(),
+                },
+                false,
+            )));
+        }
+        Entry::Folder { student, path } | Entry::Zip { student, path } => (student, path),
+    };
+    let grading = &options.grading;
+    let graded_with = grading.describe();
+    let selection = grading.selection();
+    let fingerprint = submission::fingerprint(entry);
+    if let Ok(fingerprint) = &fingerprint {
+        let up_to_date = |saved: &SavedReport| {
+            saved.submission_sha256 == *fingerprint && saved.graded_with == graded_with
+        };
+        if let Some(saved) = outputs::load(&options.out, student).filter(up_to_date) {
+            if !options.force {
+                return Some(Ok((Row::Graded(saved), true)));
+            }
+        }
+    }
+    let begun = Instant::now();
+    let unpacked = tempfile::Builder::new()
+        .prefix("session-lab-class-")
+        .tempdir();
+    let root: Result<PathBuf, String> = match (entry, &unpacked) {
+        (_, _) if isolation.is_some() => Err(format!(
+            "cannot give this grading a network of its own: {}; grade with --sandbox none to run without one",
+            isolation.map(ToString::to_string).unwrap_or_default()
+        )),
+        (Entry::Zip { .. }, Ok(folder)) => {
+            submission::unzip(path, folder.path()).map_err(|error| error.to_string())
+        }
+        (Entry::Zip { .. }, Err(error)) => {
+            Err(format!("cannot make a folder to unpack into: {error}"))
+        }
+        _ => Ok(path.clone()),
+    };
+    let report = match (root, &fingerprint) {
+        (Err(error), _) => Report::grader_error(selection, error, begun.elapsed()),
+        (_, Err(error)) => Report::grader_error(
+            selection,
+            format!("cannot read the submission {}: {error}", path.display()),
+            begun.elapsed(),
+        ),
+        (Ok(root), Ok(_)) => {
+            let completed: RefCell<Vec<CheckReport>> = RefCell::new(Vec::new());
+            let graded = grade::grade(grading.within(&root), |check| {
+                completed.borrow_mut().push(check.clone());
+            });
+            match tokio::time::timeout(options.timeout, graded).await {
+                Ok(report) => report,
+                Err(_) => Report::unfinished(
+                    selection,
+                    completed.take(),
+                    format!(
+                        "the grading did not finish within {} s (--timeout): the submission stalled the grader, and the checks that had not ended were not run",
+                        options.timeout.as_secs()
+                    ),
+                    begun.elapsed(),
+                ),
+            }
+        }
+    }
+    .contained_by(&grading.sandbox);
+    if stop.load(Ordering::SeqCst) {
+        return None;
+    }
+    let fingerprint = fingerprint.unwrap_or_default();
+    Some(
+        outputs::save_student(&options.out, student, &fingerprint, &graded_with, &report)
+            .map(|saved| (Row::Graded(saved), false)),
+    )
+}

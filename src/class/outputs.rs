@@ -1,0 +1,454 @@
+//! What a class grading leaves in its results folder: per student `STUDENT.json` (the `grade`
+//! JSON report with `student`, `submission_sha256` and `graded_with`), `STUDENT.txt` (the human
+//! report) and `pages/STUDENT.html`; for the class `grades.csv` and `index.html`. The class
+//! outputs are built from the saved JSON reports, so a resumed run shows the students it did not
+//! regrade exactly as they were. Everything a submission printed is untrusted: escaped in
+//! HTML, and a CSV cell that a spreadsheet would run as a formula is quoted.
+
+use crate::atomic_file;
+use crate::checks::Check;
+use crate::grade::{GRADER_ERROR_ID, Report, UNFINISHED_ID, report};
+use serde::Deserialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A student's saved report, as the class outputs read it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedReport {
+    pub student: String,
+    pub submission_sha256: String,
+    pub graded_with: String,
+    pub score: usize,
+    pub max_score: usize,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub checks: Vec<SavedCheck>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCheck {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub expected: Option<String>,
+    #[serde(default)]
+    pub actual: Option<String>,
+    pub hint: String,
+    #[serde(default)]
+    pub output_tail: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Where a student ended up, as `grades.csv` says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Graded,
+    DidNotStart,
+    TimedOut,
+    Skipped,
+}
+
+impl Standing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Graded => "graded",
+            Self::DidNotStart => "did-not-start",
+            Self::TimedOut => "timed-out",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+/// The checks that start a server or a client: when they fail, nothing was graded.
+const STARTS: [&str; 2] = ["stage1.listens", "stage5.client-runs"];
+
+impl SavedReport {
+    pub fn standing(&self) -> Standing {
+        let failed = |id: &str| {
+            self.checks
+                .iter()
+                .any(|check| check.id == id && check.status == "failed")
+        };
+        if failed(UNFINISHED_ID) {
+            Standing::TimedOut
+        } else if self.error.is_some()
+            || failed(GRADER_ERROR_ID)
+            || STARTS.iter().any(|id| failed(id))
+        {
+            Standing::DidNotStart
+        } else {
+            Standing::Graded
+        }
+    }
+
+    fn status_of(&self, id: &str) -> Option<&SavedCheck> {
+        self.checks.iter().find(|check| check.id == id)
+    }
+}
+
+/// One line of the class: a saved report, or an entry that is no submission.
+#[derive(Debug, Clone)]
+pub enum Row {
+    Graded(SavedReport),
+    Skipped { student: String, why: String },
+}
+
+impl Row {
+    pub fn student(&self) -> &str {
+        match self {
+            Self::Graded(report) => &report.student,
+            Self::Skipped { student, .. } => student,
+        }
+    }
+
+    pub fn standing(&self) -> Standing {
+        match self {
+            Self::Graded(report) => report.standing(),
+            Self::Skipped { .. } => Standing::Skipped,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", .path.display())]
+pub struct WriteError {
+    path: PathBuf,
+    source: std::io::Error,
+}
+
+fn write(path: &Path, text: &str) -> Result<(), WriteError> {
+    atomic_file::replace(path, |file| file.write_all(text.as_bytes())).map_err(|source| {
+        WriteError {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+fn json_path(out: &Path, student: &str) -> PathBuf {
+    out.join(format!("{student}.json"))
+}
+
+/// The saved report of `student`, if there is a readable one.
+pub fn load(out: &Path, student: &str) -> Option<SavedReport> {
+    let text = std::fs::read_to_string(json_path(out, student)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Writes the student's JSON, text and HTML reports; returns the saved report.
+pub fn save_student(
+    out: &Path,
+    student: &str,
+    fingerprint: &str,
+    graded_with: &str,
+    report: &Report,
+) -> Result<SavedReport, WriteError> {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&report::render(report, report::Format::Json))
+            .expect("the JSON report parses");
+    if let Some(object) = json.as_object_mut() {
+        object.insert("student".into(), student.into());
+        object.insert("submission_sha256".into(), fingerprint.into());
+        object.insert("graded_with".into(), graded_with.into());
+    }
+    let saved: SavedReport =
+        serde_json::from_value(json.clone()).expect("a JSON report reads back");
+    write(
+        &out.join(format!("{student}.txt")),
+        &report::render(report, report::Format::Human),
+    )?;
+    write(&page_path(out, student), &student_page(&saved))?;
+    // Last: a report in place means the student is done, for a resumed run.
+    write(
+        &json_path(out, student),
+        &(serde_json::to_string_pretty(&json).expect("JSON serialises") + "\n"),
+    )?;
+    Ok(saved)
+}
+
+fn page_path(out: &Path, student: &str) -> PathBuf {
+    out.join("pages").join(format!("{student}.html"))
+}
+
+/// `grades.csv`: a row per entry, sorted by student id: student, score, max_score, status,
+/// then `1`, `0` or empty (skipped) per check.
+pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), WriteError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["student", "score", "max_score", "status"];
+    header.extend(checks.iter().map(|check| check.id));
+    writer.write_record(&header).expect("writing to memory");
+    for row in rows {
+        let mut record = vec![spreadsheet_safe(row.student())];
+        match row {
+            Row::Graded(report) => {
+                record.push(report.score.to_string());
+                record.push(report.max_score.to_string());
+                record.push(row.standing().as_str().into());
+                for check in checks {
+                    record.push(
+                        match report.status_of(check.id).map(|c| c.status.as_str()) {
+                            Some("passed") => "1".into(),
+                            Some("failed") => "0".into(),
+                            _ => String::new(),
+                        },
+                    );
+                }
+            }
+            Row::Skipped { .. } => {
+                record.extend([String::new(), String::new(), row.standing().as_str().into()]);
+                record.extend(checks.iter().map(|_| String::new()));
+            }
+        }
+        writer.write_record(&record).expect("writing to memory");
+    }
+    let bytes = writer.into_inner().expect("writing to memory");
+    write(&out.join("grades.csv"), &String::from_utf8_lossy(&bytes))
+}
+
+/// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading `'`.
+fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Text safe in HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn href(student: &str) -> String {
+    format!(
+        "pages/{}.html",
+        percent_encoding::utf8_percent_encode(student, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
+table{border-collapse:collapse}th,td{padding:2px 6px;text-align:left}\
+th.sortable{cursor:pointer;text-decoration:underline dotted}\
+td.c{width:14px;height:14px;padding:0;border:1px solid #fff}\
+td.passed{background:#2e9d4a}td.failed{background:#d23c3c}td.skipped,td.absent{background:#bbb}\
+.bar{background:#2e9d4a;height:12px}.barbox{width:240px;background:#eee}\
+pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}";
+
+/// `index.html`: per check the share of the class that passed it, then the grid of students ×
+/// checks, sortable by student and by score (also on load, with `#sort=score` or
+/// `#sort=student`); each student links to their page.
+pub fn write_index(
+    out: &Path,
+    title: &str,
+    checks: &[&Check],
+    rows: &[Row],
+) -> Result<(), WriteError> {
+    let graded: Vec<&SavedReport> = rows
+        .iter()
+        .filter_map(|row| match row {
+            Row::Graded(report) => Some(report),
+            Row::Skipped { .. } => None,
+        })
+        .collect();
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p>{} students graded, {} entries skipped.</p>\n",
+        escape(title),
+        escape(title),
+        graded.len(),
+        rows.len() - graded.len()
+    );
+    html.push_str("<h2>What the class passed</h2>\n<table id=\"shares\"><tr><th>#</th><th>check</th><th>passed</th><th></th></tr>\n");
+    for (number, check) in checks.iter().enumerate() {
+        let passed = graded
+            .iter()
+            .filter(|report| {
+                report
+                    .status_of(check.id)
+                    .is_some_and(|c| c.status == "passed")
+            })
+            .count();
+        let share = if graded.is_empty() {
+            0.0
+        } else {
+            passed as f64 * 100.0 / graded.len() as f64
+        };
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{passed}/{} ({share:.0} %)</td><td><div class=\"barbox\"><div class=\"bar\" style=\"width:{share:.1}%\"></div></div></td></tr>",
+            number + 1,
+            escape(check.title),
+            escape(check.id),
+            graded.len()
+        );
+    }
+    html.push_str("</table>\n<h2>Students</h2>\n<table id=\"grid\"><thead><tr><th class=\"sortable\" data-sort=\"student\">student</th><th class=\"sortable\" data-sort=\"score\">score</th><th>status</th>");
+    for (number, check) in checks.iter().enumerate() {
+        let _ = write!(
+            html,
+            "<th title=\"{}\">{}</th>",
+            escape(check.id),
+            number + 1
+        );
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        let student = escape(row.student());
+        match row {
+            Row::Graded(report) => {
+                let _ = write!(
+                    html,
+                    "<tr data-student=\"{student}\" data-score=\"{}\"><td><a href=\"{}\">{student}</a></td><td>{}/{}</td><td>{}</td>",
+                    report.score,
+                    escape(&href(row.student())),
+                    report.score,
+                    report.max_score,
+                    row.standing().as_str()
+                );
+                for check in checks {
+                    let (class, tip) = match report.status_of(check.id) {
+                        Some(saved) => (
+                            saved.status.as_str(),
+                            format!(
+                                "{}: {}",
+                                check.id,
+                                saved.message.as_deref().unwrap_or(&saved.status)
+                            ),
+                        ),
+                        None => ("absent", format!("{}: not run", check.id)),
+                    };
+                    let _ = write!(
+                        html,
+                        "<td class=\"c {}\" title=\"{}\"></td>",
+                        escape(class),
+                        escape(&tip)
+                    );
+                }
+            }
+            Row::Skipped { why, .. } => {
+                let _ = write!(
+                    html,
+                    "<tr data-student=\"{student}\" data-score=\"-1\"><td>{student}</td><td></td><td title=\"{}\">skipped</td>",
+                    escape(why)
+                );
+            }
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody></table>\n<script>\n");
+    html.push_str(SORT_SCRIPT);
+    html.push_str("</script>\n</body></html>\n");
+    write(&out.join("index.html"), &html)
+}
+
+const SORT_SCRIPT: &str = r#"(function () {
+  var body = document.querySelector('#grid tbody');
+  var direction = {};
+  function compare(x, y) { return x < y ? -1 : x > y ? 1 : 0; }
+  function sortBy(key) {
+    // First click: the highest score first, or the ids from A; each click after turns it.
+    direction[key] = key in direction ? -direction[key] : (key === 'score' ? -1 : 1);
+    var sign = direction[key];
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var result = key === 'score'
+        ? Number(a.dataset.score) - Number(b.dataset.score)
+        : compare(a.dataset.student, b.dataset.student);
+      return sign * result || compare(a.dataset.student, b.dataset.student);
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  }
+  document.querySelectorAll('th.sortable').forEach(function (th) {
+    th.addEventListener('click', function () { sortBy(th.dataset.sort); });
+  });
+  var asked = /^#sort=(score|student)$/.exec(location.hash);
+  if (asked) { sortBy(asked[1]); }
+})();
+"#;
+
+fn student_page(report: &SavedReport) -> String {
+    let mut html = String::new();
+    let student = escape(&report.student);
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{student}</title><style>{STYLE}</style></head><body>\n<p><a href=\"../index.html\">← the class</a></p>\n<h1>{student}: {}/{} ({})</h1>\n<p>submission sha256 {}; graded with {}</p>\n",
+        report.score,
+        report.max_score,
+        report.standing().as_str(),
+        escape(&report.submission_sha256),
+        escape(&report.graded_with)
+    );
+    if let Some(error) = &report.error {
+        let _ = writeln!(
+            html,
+            "<p><strong>The grader could not run:</strong> {}</p>",
+            escape(error)
+        );
+    }
+    html.push_str("<table>\n");
+    for check in &report.checks {
+        let _ = write!(
+            html,
+            "<tr><td class=\"c {}\"></td><td><strong>{}</strong> {} ({})",
+            escape(&check.status),
+            escape(&check.id),
+            escape(&check.title),
+            escape(&check.status)
+        );
+        for (label, text) in [
+            ("", &check.message),
+            ("expected: ", &check.expected),
+            ("actual: ", &check.actual),
+            ("note: ", &check.note),
+        ] {
+            if let Some(text) = text {
+                let _ = write!(html, "<pre>{}{}</pre>", label, escape(text));
+            }
+        }
+        if check.status == "failed" {
+            let _ = write!(html, "<p>hint: {}</p>", escape(&check.hint));
+        }
+        if let Some(tail) = &check.output_tail {
+            let _ = write!(
+                html,
+                "<p>the program's last output:</p><pre>{}</pre>",
+                escape(tail)
+            );
+        }
+        html.push_str("</td></tr>\n");
+    }
+    html.push_str("</table>\n</body></html>\n");
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_and_spreadsheets_get_nothing_they_would_run() {
+        assert_eq!(
+            escape(r#"<script>alert("x")</script>&'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("alice"), "alice");
+        assert_eq!(href("a b/<c>"), "pages/a%20b%2F%3Cc%3E.html");
+    }
+}

@@ -1,0 +1,317 @@
+//! One entry of a class folder: a student's folder or `.zip`, its fingerprint (so that an
+//! unchanged submission is not graded twice), and a zip unpacked safely, as a folder is copied.
+
+use crate::target::CopyLimits;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// What an entry of the class folder is.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    Folder {
+        student: String,
+        path: PathBuf,
+    },
+    Zip {
+        student: String,
+        path: PathBuf,
+    },
+    /// Neither: listed in the outputs as skipped, with why.
+    Other {
+        student: String,
+        why: String,
+    },
+}
+
+impl Entry {
+    pub fn student(&self) -> &str {
+        match self {
+            Self::Folder { student, .. }
+            | Self::Zip { student, .. }
+            | Self::Other { student, .. } => student,
+        }
+    }
+}
+
+/// The entries of `folder`, sorted by student id; hidden names (`.DS_Store`, `.git`) are not
+/// students and are left out.
+pub fn entries(folder: &Path) -> std::io::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for item in std::fs::read_dir(folder)? {
+        let item = item?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = item.path();
+        // Not followed: a symlink in a class folder is not a submission.
+        let kind = item.file_type()?;
+        let entry = if kind.is_dir() {
+            Entry::Folder {
+                student: name,
+                path,
+            }
+        } else if kind.is_file() && name.to_ascii_lowercase().ends_with(".zip") {
+            Entry::Zip {
+                student: name[..name.len() - 4].to_owned(),
+                path,
+            }
+        } else {
+            Entry::Other {
+                why: if kind.is_symlink() {
+                    "a symlink, not a folder or a .zip".into()
+                } else {
+                    "neither a folder nor a .zip".into()
+                },
+                student: name,
+            }
+        };
+        entries.push(entry);
+    }
+    entries.sort_by(|a, b| a.student().cmp(b.student()));
+    Ok(entries)
+}
+
+/// The SHA-256 of a submission: of the zip's bytes, or of a folder's paths, file modes, file
+/// contents and symlink targets in a fixed order (`.git` left out, as the copy leaves it out).
+/// It stops at the copy's caps: a submission that big is refused when it is graded anyway.
+pub fn fingerprint(entry: &Entry) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    match entry {
+        Entry::Zip { path, .. } => {
+            let mut file = std::fs::File::open(path)?;
+            std::io::copy(&mut file, &mut hasher)?;
+        }
+        Entry::Folder { path, .. } => {
+            let mut budget = CopyLimits::default();
+            hash_folder(path, Path::new(""), &mut hasher, &mut budget)?;
+        }
+        Entry::Other { .. } => {}
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
+}
+
+fn hash_folder(
+    root: &Path,
+    relative: &Path,
+    hasher: &mut Sha256,
+    budget: &mut CopyLimits,
+) -> std::io::Result<()> {
+    let mut names: Vec<_> = std::fs::read_dir(root.join(relative))?
+        .map(|item| item.map(|item| item.file_name()))
+        .collect::<Result<_, _>>()?;
+    names.sort();
+    for name in names {
+        if name == ".git" || budget.max_entries == 0 {
+            continue;
+        }
+        budget.max_entries -= 1;
+        let path = relative.join(&name);
+        let full = root.join(&path);
+        let metadata = std::fs::symlink_metadata(&full)?;
+        hasher.update(path.as_os_str().as_encoded_bytes());
+        hasher.update([0]);
+        if metadata.is_dir() {
+            hasher.update(b"dir\0");
+            hash_folder(root, &path, hasher, budget)?;
+        } else if metadata.is_symlink() {
+            hasher.update(b"link\0");
+            hasher.update(std::fs::read_link(&full)?.as_os_str().as_encoded_bytes());
+        } else if metadata.is_file() {
+            use std::os::unix::fs::PermissionsExt;
+            hasher.update(format!(
+                "file {:o} {}\0",
+                metadata.permissions().mode() & 0o777,
+                metadata.len()
+            ));
+            let take = metadata.len().min(budget.max_bytes);
+            budget.max_bytes -= take;
+            std::io::copy(&mut std::fs::File::open(&full)?.take(take), hasher)?;
+        }
+        // FIFOs, sockets and devices: named only, never opened (the copy refuses them).
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UnzipError {
+    #[error("cannot read the zip {}: {source}; is it a .zip file?", .path.display())]
+    Read {
+        path: PathBuf,
+        source: zip::result::ZipError,
+    },
+    #[error(
+        "the zip holds `{name}`, a path that leads outside the folder it unpacks to: zip the submission's folder itself"
+    )]
+    Escapes { name: String },
+    #[error(
+        "the zip holds more than {limit} entries: leave out what the server does not need to run, such as build output or a virtual environment"
+    )]
+    TooManyEntries { limit: u64 },
+    #[error("the zip unpacks to more than {} MiB (at `{name}`): leave out what the server does not need to run, such as data or a virtual environment", .limit >> 20)]
+    TooManyBytes { limit: u64, name: String },
+    #[error("cannot unpack `{name}` from the zip: {source}")]
+    Write {
+        name: String,
+        source: std::io::Error,
+    },
+}
+
+/// Unpacks the zip at `path` into the empty folder `into`, within the copy's caps (counted on
+/// the bytes actually unpacked, not on what the zip claims). Only files and folders are made;
+/// symlinks and other special entries are left out, and a path that would lead outside
+/// refuses the whole zip. Returns the folder to grade: `into`, or the one folder the zip holds
+/// when it holds nothing else (a zip of the submission's folder).
+pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
+    let limits = CopyLimits::default();
+    let read_error = |source| UnzipError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(|e| read_error(e.into()))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(read_error)?;
+    if archive.len() as u64 > limits.max_entries {
+        return Err(UnzipError::TooManyEntries {
+            limit: limits.max_entries,
+        });
+    }
+    let mut unpacked: u64 = 0;
+    for index in 0..archive.len() {
+        let mut item = archive.by_index(index).map_err(read_error)?;
+        let name = item.name().to_owned();
+        let write_error = |source| UnzipError::Write {
+            name: name.clone(),
+            source,
+        };
+        let relative = item
+            .enclosed_name()
+            .filter(|relative| {
+                relative
+                    .components()
+                    .all(|part| matches!(part, Component::Normal(_)))
+            })
+            .ok_or_else(|| UnzipError::Escapes { name: name.clone() })?;
+        if relative
+            .components()
+            .any(|part| part.as_os_str() == "__MACOSX")
+        {
+            continue;
+        }
+        let target = into.join(&relative);
+        if item.is_dir() {
+            std::fs::create_dir_all(&target).map_err(write_error)?;
+            continue;
+        }
+        if item.is_symlink() || !item.is_file() {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(write_error)?;
+        }
+        let mut out = std::fs::File::create(&target).map_err(write_error)?;
+        let room = limits.max_bytes - unpacked;
+        let written =
+            std::io::copy(&mut (&mut item).take(room + 1), &mut out).map_err(write_error)?;
+        if written > room {
+            return Err(UnzipError::TooManyBytes {
+                limit: limits.max_bytes,
+                name,
+            });
+        }
+        unpacked += written;
+        if let Some(mode) = item.unix_mode() {
+            use std::os::unix::fs::PermissionsExt;
+            let _ =
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o755));
+        }
+    }
+    let top: Vec<PathBuf> = std::fs::read_dir(into)
+        .map_err(|source| UnzipError::Write {
+            name: into.display().to_string(),
+            source,
+        })?
+        .flatten()
+        .map(|item| item.path())
+        .collect();
+    Ok(match top.as_slice() {
+        [only] if only.is_dir() => only.clone(),
+        _ => into.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn zip_of(files: &[(&str, &[u8])]) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
+        for (name, bytes) in files {
+            writer
+                .start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            writer.write_all(bytes).unwrap();
+        }
+        writer.finish().unwrap();
+        file
+    }
+
+    #[test]
+    fn a_zip_of_one_folder_unpacks_to_that_folder() {
+        let zip = zip_of(&[("alice/server.py", b"print(1)"), ("alice/data/x.txt", b"x")]);
+        let into = tempfile::tempdir().unwrap();
+        let root = unzip(zip.path(), into.path()).unwrap();
+        assert_eq!(root, into.path().join("alice"));
+        assert_eq!(std::fs::read(root.join("server.py")).unwrap(), b"print(1)");
+    }
+
+    #[test]
+    fn a_path_that_leads_outside_refuses_the_zip() {
+        let zip = zip_of(&[("../../evil.py", b"x")]);
+        let into = tempfile::tempdir().unwrap();
+        let error = unzip(zip.path(), into.path()).unwrap_err();
+        assert!(matches!(error, UnzipError::Escapes { .. }), "{error}");
+    }
+
+    #[test]
+    fn the_byte_cap_counts_what_is_unpacked() {
+        // 60 MiB of zeros compress to a few KiB: the cap must not trust the zip's own sizes.
+        let zeros = vec![0u8; 60 << 20];
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        writer.start_file("bomb.bin", options).unwrap();
+        writer.write_all(&zeros).unwrap();
+        writer.finish().unwrap();
+        let into = tempfile::tempdir().unwrap();
+        let error = unzip(file.path(), into.path()).unwrap_err();
+        assert!(matches!(error, UnzipError::TooManyBytes { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_fingerprint_changes_with_any_file_and_only_then() {
+        let folder = tempfile::tempdir().unwrap();
+        std::fs::write(folder.path().join("server.py"), "a").unwrap();
+        let entry = Entry::Folder {
+            student: "s".into(),
+            path: folder.path().to_owned(),
+        };
+        let first = fingerprint(&entry).unwrap();
+        assert_eq!(fingerprint(&entry).unwrap(), first);
+        std::fs::create_dir(folder.path().join(".git")).unwrap();
+        assert_eq!(
+            fingerprint(&entry).unwrap(),
+            first,
+            ".git is not the submission"
+        );
+        std::fs::write(folder.path().join("server.py"), "b").unwrap();
+        assert_ne!(fingerprint(&entry).unwrap(), first);
+    }
+}
