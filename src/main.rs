@@ -159,7 +159,8 @@ struct GradingArgs {
     /// Processes and threads the submission may run at once (sandbox, as root).
     #[arg(long, value_name = "N", default_value_t = Limits::default().processes)]
     process_limit: u64,
-    /// MiB of address space each of its processes may use (sandbox).
+    /// MiB of data memory (heap and private writable mappings) each of its processes may use
+    /// (sandbox).
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().memory >> 20)]
     memory_limit: u64,
     /// MiB the largest file it writes may hold (sandbox).

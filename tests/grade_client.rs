@@ -59,6 +59,8 @@ async fn grade_with_server(extra: &[&str]) -> Report {
 #[case::urllib_http_cookiejar("urllib", PYTHON_CLIENT)]
 #[case::curl_script("curl", &["./client.sh", "{url}"])]
 #[case::jar_made_by_hand("handmade", PYTHON_CLIENT)]
+#[case::node_fetch("node-fetch", &["node", "client.js", "{url}"])]
+#[case::leaves_a_process_requesting_the_first_url("lingering", PYTHON_CLIENT)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_correct_client_passes_every_check(#[case] name: &str, #[case] words: &[&str]) {
     let report = grade(Stages::Only(CLIENT_STAGE), None, client(name, words)).await;
@@ -79,6 +81,7 @@ async fn a_correct_client_passes_every_check(#[case] name: &str, #[case] words: 
 #[case::ignores_deletion("requests", "ignores-deletion", "stage5.jar-honours-deletion")]
 #[case::every_path("handmade", "every-path", "stage5.jar-matches-path-and-domain")]
 #[case::crashes_on_an_odd_cookie("handmade", "naive-parser", "stage5.client-runs")]
+#[case::keeps_expired_cookies("handmade", "keeps-expired", "stage5.jar-honours-deletion")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_classic_mistake_fails_exactly_its_check(
     #[case] name: &str,

@@ -268,6 +268,7 @@ fn a_correct_solution_passes_every_check_inside_the_sandbox(
 #[case::urllib("urllib", "python3 client.py {url}")]
 #[case::curl("curl", "./client.sh {url}")]
 #[case::handmade("handmade", "python3 client.py {url}")]
+#[case::node_fetch("node-fetch", "node client.js {url}")]
 fn a_correct_client_passes_every_check_inside_the_sandbox(
     #[case] name: &str,
     #[case] client: &str,

@@ -98,6 +98,20 @@ impl Failure {
         self
     }
 
+    /// The failure with each of its texts cut to [`Failure::MAX_TEXT`] bytes: whatever a
+    /// submission sends or prints, a report stays small enough to read and to write quickly.
+    pub fn bounded(self) -> Self {
+        let cut = |text: String| cut_text(text, Self::MAX_TEXT);
+        Self {
+            message: cut(self.message),
+            expected: self.expected.map(cut),
+            actual: self.actual.map(cut),
+        }
+    }
+
+    /// The most bytes of one text of a failure that a report keeps.
+    pub const MAX_TEXT: usize = 8 * 1024;
+
     /// "expected X, got <the reply>": the most common failure.
     pub fn unexpected(what: &str, expected: impl Into<String>, reply: &Reply) -> Self {
         let expected = expected.into();
@@ -108,6 +122,18 @@ impl Failure {
         .expected(expected)
         .actual(reply.describe())
     }
+}
+
+/// `text` cut to at most `limit` bytes (at a character boundary), saying how much was cut.
+pub(crate) fn cut_text(text: String, limit: usize) -> String {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{} more bytes]", &text[..end], text.len() - end)
 }
 
 /// Fails with `failure` unless `condition` holds.
@@ -550,6 +576,7 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
             ))),
         };
     let failed = outcome.is_err();
+    let outcome = outcome.map_err(Failure::bounded);
     CheckReport {
         id: check.id,
         stage: check.stage,

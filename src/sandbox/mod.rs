@@ -40,8 +40,9 @@ pub struct Limits {
     /// Processes and threads together (RLIMIT_NPROC, per uid: each sandbox has its own uid).
     /// Applied only when the grader runs as root; otherwise it would count all the user's.
     pub processes: u64,
-    /// Address space in bytes (RLIMIT_AS): a backstop, not a measure of memory. Node does not
-    /// start below about 800 MiB of it, and each Python thread reserves 8 MiB of stack.
+    /// Data memory in bytes (RLIMIT_DATA: the heap and private writable mappings), per
+    /// process. Not the address space (RLIMIT_AS): Node's `fetch` reserves about 10 GiB of it
+    /// (inaccessible, for WebAssembly) and would not start under any sensible cap.
     pub memory: u64,
     /// The largest file it may write, in bytes (RLIMIT_FSIZE).
     pub file_size: u64,
@@ -404,7 +405,7 @@ impl Sandbox {
                     check(libc::setresuid(uid, uid, uid))?;
                     set_limit(libc::RLIMIT_NPROC, limits.processes, limits.processes)?;
                 }
-                set_limit(libc::RLIMIT_AS, limits.memory, limits.memory)?;
+                set_limit(libc::RLIMIT_DATA, limits.memory, limits.memory)?;
                 set_limit(libc::RLIMIT_FSIZE, limits.file_size, limits.file_size)?;
                 set_limit(libc::RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5)?;
                 set_limit(libc::RLIMIT_CORE, 0, 0)?;
@@ -435,7 +436,7 @@ impl Sandbox {
                 self.limits.file_size >> 20
             )),
             _ => Some(format!(
-                "if its output shows MemoryError, \"Resource temporarily unavailable\" or \"File too large\", it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of address space per process (--memory-limit), {} MiB per file (--file-size-limit)",
+                "if its output shows MemoryError, \"Resource temporarily unavailable\" or \"File too large\", it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit)",
                 self.limits.processes,
                 self.limits.memory >> 20,
                 self.limits.file_size >> 20

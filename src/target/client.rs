@@ -6,14 +6,21 @@
 use super::TargetError;
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
 use crate::sandbox::Sandbox;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 use url::Url;
 
 /// The time zone a client runs in: not UTC (so that a local time printed as if it were UTC
-/// shows), half an hour off the hour (so that no whole-hour mistake lands on it by chance),
-/// and written the POSIX way, which needs no time-zone database.
-pub const CLIENT_TIME_ZONE: &str = "<+0530>-5:30";
+/// shows), half an hour off the hour (so that no whole-hour mistake lands on it by chance).
+/// By name where the time-zone database has it (Node reads only names); otherwise written
+/// the POSIX way, which C libraries read without the database.
+pub fn client_time_zone() -> &'static str {
+    if Path::new("/usr/share/zoneinfo/Asia/Kolkata").exists() {
+        "Asia/Kolkata"
+    } else {
+        "<+0530>-5:30"
+    }
+}
 
 /// How one run of a client ended.
 #[derive(Debug, Clone)]
@@ -24,7 +31,6 @@ pub struct ClientRun {
     pub problem: Option<String>,
     /// What it printed on stdout (as much as the output cap keeps).
     pub stdout: String,
-    pub took: Duration,
 }
 
 /// A cookie client under test.
@@ -106,13 +112,20 @@ impl ClientTarget for CommandClient {
             .collect();
         let vars = [
             ("URL", url.to_string()),
-            ("TZ", CLIENT_TIME_ZONE.to_owned()),
+            ("TZ", client_time_zone().to_owned()),
         ];
-        let begun = Instant::now();
+        if !self.folder.scratch().is_dir() {
+            return Ok(ClientRun {
+                succeeded: false,
+                problem: Some(
+                    "its folder is gone: an earlier run deleted or moved it (a client keeps its jar in its folder, and leaves the folder itself alone)".into(),
+                ),
+                stdout: String::new(),
+            });
+        }
         let mut process =
             Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &output).await?;
         let waited = tokio::time::timeout(self.spec.run_timeout, process.child.wait()).await;
-        let took = begun.elapsed();
         // Whatever it left running goes too, before its output is read.
         process.end_with_output().await;
         let problem = match waited {
@@ -139,7 +152,6 @@ impl ClientTarget for CommandClient {
             succeeded: problem.is_none(),
             problem,
             stdout: output.stdout(),
-            took,
         })
     }
 

@@ -14,7 +14,7 @@ mod reference;
 mod reference_client;
 
 pub use crate::server::StopSignal;
-pub use client::{CLIENT_TIME_ZONE, ClientRun, ClientSpec, ClientTarget, CommandClient};
+pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient, client_time_zone};
 pub use command::{CommandSpec, CommandTarget};
 pub use copy::CopyLimits;
 pub use process::remove_stale_run_folders;

@@ -95,6 +95,11 @@ impl RunFolder {
         Ok(Self { work, scratch })
     }
 
+    /// The scratch copy the program runs in.
+    pub fn scratch(&self) -> &Path {
+        &self.scratch
+    }
+
     /// Output files for a run named `name`: `logs/NAME.stdout` and `logs/NAME.stderr`.
     pub fn output(&self, name: &str, cap: u64) -> Result<Arc<Output>, TargetError> {
         let logs = self.work.path().join("logs");

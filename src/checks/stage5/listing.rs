@@ -12,27 +12,29 @@ use regex::Regex;
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
-/// Words that say a cookie shown on a line was not kept.
-const NOT_KEPT: &[&str] = &[
-    "not stored",
-    "not kept",
-    "not saved",
-    "rejected",
-    "refused",
-    "ignored",
-    "discarded",
-    "blocked",
-    "dropped",
-    "expired",
-    "invalid",
-];
+/// Words that say a cookie shown on a line was not kept, as whole words; not when negated
+/// (`not expired`) or said to be false (`expired=False`, `"rejected": false`).
+static NOT_KEPT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(not stored|not kept|not saved|rejected|refused|ignored|discarded|blocked|dropped|expired|invalid)\b",
+    )
+    .expect("a valid pattern")
+});
+static NEGATED_BEFORE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\b(not|non|never|un)[\s-]*$").expect("a valid pattern"));
+static FALSE_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)^["']?\s*[:=]\s*["']?(false|no|none|null|0)\b"#).expect("a valid pattern")
+});
 
 /// How a cookie appears in a client's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shown {
     Absent,
-    /// Named only on lines that say it was not kept.
-    NotKept,
+    /// Named only on lines that say it was not kept: the last such line, and the word.
+    NotKept {
+        line: String,
+        word: String,
+    },
     /// Named on this line, which does not say it was not kept.
     Kept(String),
 }
@@ -47,16 +49,24 @@ impl Listing {
     /// Reads `output`; `names` are the cookie names to cut lines at.
     pub fn read(output: &str, names: &[&str]) -> Self {
         let mut lines = Vec::new();
-        match serde_json::from_str::<serde_json::Value>(output.trim()) {
-            Ok(value) if value.is_object() || value.is_array() => flatten(&value, "", &mut lines),
-            _ => {
-                for line in output.lines() {
-                    match serde_json::from_str::<serde_json::Value>(line.trim()) {
-                        Ok(value) if value.is_object() => flatten(&value, "", &mut lines),
-                        _ => lines.push(line.to_owned()),
+        let mut rest = output;
+        while !rest.is_empty() {
+            // A JSON document (one line or many) where one starts, text lines elsewhere.
+            let trimmed = rest.trim_start();
+            if trimmed.starts_with(['{', '[']) {
+                let mut documents =
+                    serde_json::Deserializer::from_str(trimmed).into_iter::<serde_json::Value>();
+                if let Some(Ok(document)) = documents.next() {
+                    if document.is_object() || document.is_array() {
+                        flatten(&document, "", names, &mut lines);
+                        rest = &trimmed[documents.byte_offset()..];
+                        continue;
                     }
                 }
             }
+            let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
+            lines.push(line.to_owned());
+            rest = after;
         }
         let lines = lines
             .into_iter()
@@ -74,40 +84,52 @@ impl Listing {
     }
 
     pub fn shown(&self, name: &str) -> Shown {
-        let mut named = false;
+        let mut shown = Shown::Absent;
         for line in self.lines_naming(name) {
-            named = true;
-            if !says_not_kept(line) {
-                return Shown::Kept(line.trim().to_owned());
+            match not_kept_word(line) {
+                None => return Shown::Kept(line.trim().to_owned()),
+                Some(word) => {
+                    shown = Shown::NotKept {
+                        line: line.trim().to_owned(),
+                        word,
+                    }
+                }
             }
         }
-        if named { Shown::NotKept } else { Shown::Absent }
+        shown
     }
 
     /// Every date on the lines that name `name` and do not say it was not kept, with the
     /// text it was read from.
     pub fn dates(&self, name: &str) -> Vec<(SystemTime, String)> {
         self.lines_naming(name)
-            .filter(|line| !says_not_kept(line))
+            .filter(|line| not_kept_word(line).is_none())
             .flat_map(dates_in)
             .collect()
     }
 }
 
-/// A JSON value as lines: an object with a `name` member is one line of its scalar members;
-/// in any other object each member is a line of its own (`key=value`, or the nested value's
-/// lines). `null` and `false` members say nothing and are left out.
-fn flatten(value: &serde_json::Value, key: &str, lines: &mut Vec<String>) {
+/// A JSON value as lines. An object that is one cookie (it has a `name`, `key` or `cookie`
+/// member, or a member whose value is a cookie's name) is one line of its scalar members; in
+/// any other object each member is a line of its own (`key=value`, `key=None` for a null, or
+/// the nested value's lines). In a cookie's line, `null` and `false` say nothing and are left
+/// out.
+fn flatten(value: &serde_json::Value, key: &str, names: &[&str], lines: &mut Vec<String>) {
     use serde_json::Value;
     match value {
         Value::Array(items) => {
             for item in items {
-                flatten(item, key, lines);
+                flatten(item, key, names, lines);
             }
         }
         Value::Object(members) => {
-            let is_record = members.keys().any(|k| k.eq_ignore_ascii_case("name"));
-            if is_record {
+            let is_cookie = members.iter().any(|(k, v)| {
+                ["name", "key", "cookie"]
+                    .iter()
+                    .any(|field| k.eq_ignore_ascii_case(field))
+                    || v.as_str().is_some_and(|text| names.contains(&text))
+            });
+            if is_cookie {
                 let scalars: Vec<String> = members
                     .iter()
                     .filter_map(|(k, v)| scalar(v).map(|v| format!("{k}={v}")))
@@ -115,15 +137,15 @@ fn flatten(value: &serde_json::Value, key: &str, lines: &mut Vec<String>) {
                 lines.push(scalars.join(" "));
                 for (k, v) in members {
                     if v.is_object() || v.is_array() {
-                        flatten(v, k, lines);
+                        flatten(v, k, names, lines);
                     }
                 }
             } else {
                 for (k, v) in members {
                     match scalar(v) {
                         Some(v) => lines.push(format!("{k}={v}")),
-                        None if v.is_object() || v.is_array() => flatten(v, k, lines),
-                        None => {}
+                        None if v.is_object() || v.is_array() => flatten(v, k, names, lines),
+                        None => lines.push(format!("{k}=None")),
                     }
                 }
             }
@@ -177,16 +199,38 @@ fn cut_at_names(line: &str, names: &[&str]) -> Vec<String> {
     if cuts.len() < 2 {
         return vec![line.to_owned()];
     }
+    // What comes before the first name belongs to it, unless it speaks of them all
+    // (`refused: ernie, snuffy`): then every piece keeps it.
+    let prefix = &line[..cuts[0]];
+    let shared = if not_kept_word(prefix).is_some() {
+        prefix
+    } else {
+        ""
+    };
     cuts[0] = 0;
     cuts.push(line.len());
     cuts.windows(2)
-        .map(|pair| line[pair[0]..pair[1]].to_owned())
+        .enumerate()
+        .map(|(index, pair)| {
+            let piece = &line[pair[0]..pair[1]];
+            if index == 0 {
+                piece.to_owned()
+            } else {
+                format!("{shared}{piece}")
+            }
+        })
         .collect()
 }
 
-fn says_not_kept(line: &str) -> bool {
-    let line = line.to_lowercase();
-    NOT_KEPT.iter().any(|words| line.contains(words))
+/// The word by which `line` says its cookie was not kept, if it says so.
+fn not_kept_word(line: &str) -> Option<String> {
+    NOT_KEPT
+        .find_iter(line)
+        .find(|word| {
+            !NEGATED_BEFORE.is_match(&line[..word.start()])
+                && !FALSE_AFTER.is_match(&line[word.end()..])
+        })
+        .map(|word| word.as_str().to_owned())
 }
 
 const MONTHS: [&str; 12] = [
@@ -370,7 +414,7 @@ mod tests {
         let listing = Listing::read(records, NAMES);
         assert!(listing.dates("grover").is_empty());
         assert_eq!(listing.dates("cookiemonster")[0].0, at(EXPIRES));
-        assert_eq!(listing.shown("snuffy"), Shown::NotKept);
+        assert!(matches!(listing.shown("snuffy"), Shown::NotKept { .. }));
         assert_eq!(listing.shown("ernie"), Shown::Absent);
 
         let map = r#"{"grover": null, "cookiemonster": "2026-12-26T09:00:00Z"}"#;
@@ -379,7 +423,11 @@ mod tests {
             listing.shown("cookiemonster"),
             Shown::Kept("cookiemonster=2026-12-26T09:00:00Z".into())
         );
-        assert_eq!(listing.shown("grover"), Shown::Absent, "null says nothing");
+        assert_eq!(
+            listing.shown("grover"),
+            Shown::Kept("grover=None".into()),
+            "a null expiry is a session cookie, listed"
+        );
     }
 
     #[test]
@@ -395,8 +443,44 @@ mod tests {
             "snuffy  x  (expired 56 years ago)\nernie  y  .example.com  ✗ not stored: domain mismatch\ngrover z",
             NAMES,
         );
-        assert_eq!(listing.shown("snuffy"), Shown::NotKept);
-        assert_eq!(listing.shown("ernie"), Shown::NotKept);
+        assert!(matches!(listing.shown("snuffy"), Shown::NotKept { .. }));
+        assert!(matches!(listing.shown("ernie"), Shown::NotKept { .. }));
         assert_eq!(listing.shown("grover"), Shown::Kept("grover z".into()));
+    }
+
+    #[rstest]
+    #[case::negated("cookiemonster abc not expired")]
+    #[case::python_false("cookiemonster abc expires=1798275600 expired=False")]
+    #[case::json_false(r#"{"name": "cookiemonster", "expired": false, "rejected": null}"#)]
+    fn a_word_that_is_negated_or_false_does_not_hide_a_cookie(#[case] output: &str) {
+        let listing = Listing::read(output, NAMES);
+        assert!(
+            matches!(listing.shown("cookiemonster"), Shown::Kept(_)),
+            "{output}: {:?}",
+            listing.shown("cookiemonster")
+        );
+    }
+
+    #[test]
+    fn a_refusal_before_several_names_speaks_of_each() {
+        let listing = Listing::read("refused by the jar: ernie, snuffy", NAMES);
+        assert!(matches!(listing.shown("ernie"), Shown::NotKept { .. }));
+        assert!(matches!(listing.shown("snuffy"), Shown::NotKept { .. }));
+    }
+
+    #[test]
+    fn json_after_a_line_of_text_is_read_as_json() {
+        let output = "rejected cookie: ernie\n[\n  {\n    \"key\": \"cookiemonster\",\n    \"expires\": \"2026-12-26T09:00:00.000Z\"\n  }\n]\n[1/3] done\n";
+        let listing = Listing::read(output, NAMES);
+        assert_eq!(listing.dates("cookiemonster")[0].0, at(EXPIRES));
+        assert!(matches!(listing.shown("ernie"), Shown::NotKept { .. }));
+    }
+
+    #[test]
+    fn json_printed_per_cookie_and_tough_cookies_keys_are_read() {
+        let pretty = "{\n  \"key\": \"cookiemonster\",\n  \"expires\": \"2026-12-26T09:00:00.000Z\"\n}\n{\n  \"key\": \"grover\",\n  \"expires\": \"Infinity\"\n}\n";
+        let listing = Listing::read(pretty, NAMES);
+        assert_eq!(listing.dates("cookiemonster")[0].0, at(EXPIRES));
+        assert!(matches!(listing.shown("grover"), Shown::Kept(_)));
     }
 }

@@ -11,7 +11,7 @@ mod listing;
 mod site;
 
 use super::{Check, Ctx, Failure, check, ensure};
-use crate::target::{CLIENT_TIME_ZONE, ClientRun, ClientTarget};
+use crate::target::{ClientRun, ClientTarget, client_time_zone};
 use listing::{Listing, Shown};
 use site::{Cookie, Cookies, Site, Visit};
 use std::time::{Duration, SystemTime};
@@ -76,7 +76,7 @@ pub static CHECKS: &[Check] = &[
     check!(
         Client: "stage5.jar-honours-deletion",
         5,
-        "a cookie the server deletes (Max-Age=0) is not sent again",
+        "a cookie the server deletes (Max-Age=0, or an Expires past) is not sent again",
         ["stage5.jar-sends-back"],
         "exercises.md, “Stage 5 — a cookie client”: a Set-Cookie whose Max-Age is 0 (or whose Expires has passed) deletes the cookie; save the jar as it is after the run, not merged with the one you loaded.",
         jar_honours_deletion
@@ -100,19 +100,32 @@ pub static CHECKS: &[Check] = &[
 /// How far a printed expiry may be from the one the site set.
 const EXPIRY_TOLERANCE: Duration = Duration::from_secs(120);
 
-/// The cookie client under test and what it did: the scripted site it visits, started by the
-/// first check that needs it, and the runs made so far (each made once, in order).
+/// The cookie client under test and what it did: the scripted site it visits and the runs
+/// made so far (each made once, in order).
 pub struct ClientUnderTest {
     target: Box<dyn ClientTarget>,
-    site: Option<Site>,
-    runs: Vec<Result<ClientRun, Failure>>,
+    site: Site,
+    runs: Vec<Result<Run, Failure>>,
+}
+
+/// What one run against the scripted site did.
+#[derive(Debug, Clone)]
+struct Run {
+    output: ClientRun,
+    /// The URL it was given.
+    url: url::Url,
+    /// The requests it made (the first of them, if it made very many), and how many more.
+    visits: Vec<Visit>,
+    more: usize,
+    cookies: Cookies,
+    cookiemonster_expires: Option<SystemTime>,
 }
 
 impl ClientUnderTest {
     pub fn new(target: Box<dyn ClientTarget>) -> Self {
         Self {
             target,
-            site: None,
+            site: Site::scripted(),
             runs: Vec::new(),
         }
     }
@@ -121,33 +134,35 @@ impl ClientUnderTest {
         self.target.output_tail()
     }
 
-    async fn site(&mut self) -> Result<&Site, Failure> {
-        if self.site.is_none() {
-            let site = Site::scripted().await.map_err(|error| {
-                Failure::new(format!(
-                    "internal error: the grader cannot serve its cookie site: {error}"
-                ))
-            })?;
-            self.site = Some(site);
-        }
-        Ok(self.site.as_ref().expect("just started"))
-    }
-
     /// Run `run` (1, 2, 3) against the scripted site, making the runs before it first.
-    async fn run(&mut self, run: usize) -> Result<(ClientRun, Vec<Visit>, &Site), Failure> {
+    async fn run(&mut self, run: usize) -> Result<Run, Failure> {
         while self.runs.len() < run {
             let number = self.runs.len() + 1;
-            let url = {
-                let site = self.site().await?;
-                site.begin_run(number);
-                site.url(site::START)
-            };
+            let url = self
+                .site
+                .open_run(number, site::START)
+                .await
+                .map_err(|error| {
+                    Failure::new(format!(
+                        "internal error: the grader cannot serve its cookie site: {error}"
+                    ))
+                })?;
             let outcome = match self.target.run(&url).await {
-                Ok(outcome) if outcome.succeeded => Ok(outcome),
-                Ok(outcome) => Err(Failure::new(format!(
+                Ok(output) if output.succeeded => {
+                    let (visits, more) = self.site.visits(number);
+                    Ok(Run {
+                        output,
+                        url,
+                        visits,
+                        more,
+                        cookies: self.site.cookies().expect("the scripted site").clone(),
+                        cookiemonster_expires: self.site.cookiemonster_expires(),
+                    })
+                }
+                Ok(output) => Err(Failure::new(format!(
                     "the client's {} run failed: {}",
                     ordinal(number),
-                    outcome.problem.unwrap_or_default()
+                    output.problem.unwrap_or_default()
                 ))
                 .expected("exit status 0 within the time limit")),
                 Err(error) => Err(Failure::new(format!(
@@ -157,9 +172,7 @@ impl ClientUnderTest {
             };
             self.runs.push(outcome);
         }
-        let outcome = self.runs[run - 1].clone()?;
-        let site = self.site.as_ref().expect("started by the first run");
-        Ok((outcome, site.visits(run), site))
+        self.runs[run - 1].clone()
     }
 }
 
@@ -187,34 +200,44 @@ fn visit_to<'a>(visits: &'a [Visit], path: &str) -> Option<&'a Visit> {
         .find(|visit| visit.path.split('?').next() == Some(path))
 }
 
-fn describe_all(visits: &[Visit]) -> String {
+/// The requests of a run, for a failure: the first few, and how many more.
+fn describe_all(visits: &[Visit], more: usize) -> String {
+    const SHOWN: usize = 10;
     if visits.is_empty() {
         return "no request at all".into();
     }
-    visits
+    let mut text = visits
         .iter()
+        .take(SHOWN)
         .map(Visit::describe)
         .collect::<Vec<_>>()
-        .join(", then ")
+        .join(", then ");
+    let rest = visits.len().saturating_sub(SHOWN) + more;
+    if rest > 0 {
+        text.push_str(&format!(", and {rest} more requests"));
+    }
+    text
 }
 
 async fn client_runs(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(1).await?;
-    ensure(visit_to(&visits, site::START).is_some(), || {
+    let run = ctx.cookie_client().run(1).await?;
+    let visits = &run.visits;
+    ensure(visit_to(visits, site::START).is_some(), || {
         Failure::new(format!(
             "the client exited with status 0 but never requested the URL it was given ({})",
-            site.url(site::START)
+            run.url
         ))
         .expected(format!("GET {}", site::START))
-        .actual(describe_all(&visits))
+        .actual(describe_all(visits, run.more))
     })
 }
 
 async fn client_follows_redirects(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(1).await?;
-    let cookies = site.cookies().expect("the scripted site").clone();
-    let Some(target) = visit_to(&visits, site::JAR) else {
-        let stopped_at = if visit_to(&visits, site::DOOR).is_some() {
+    let run = ctx.cookie_client().run(1).await?;
+    let visits = &run.visits;
+    let cookies = &run.cookies;
+    let Some(target) = visit_to(visits, site::JAR) else {
+        let stopped_at = if visit_to(visits, site::DOOR).is_some() {
             site::DOOR
         } else {
             site::START
@@ -226,7 +249,7 @@ async fn client_follows_redirects(ctx: &mut Ctx) -> Result<(), Failure> {
             site::JAR
         ))
         .expected(format!("GET {}, GET {}, GET {}", site::START, site::DOOR, site::JAR))
-        .actual(describe_all(&visits)));
+        .actual(describe_all(visits, run.more)));
     };
     ensure(target.carries(&cookies.telly), || {
         Failure::new(format!(
@@ -244,14 +267,13 @@ async fn client_follows_redirects(ctx: &mut Ctx) -> Result<(), Failure> {
 async fn first_listing(
     ctx: &mut Ctx,
 ) -> Result<(Listing, Cookies, Option<SystemTime>, String), Failure> {
-    let (run, _, site) = ctx.cookie_client().run(1).await?;
-    let cookies = site.cookies().expect("the scripted site").clone();
-    let names: Vec<&str> = cookies.all().iter().map(|cookie| cookie.name).collect();
+    let run = ctx.cookie_client().run(1).await?;
+    let names: Vec<&str> = run.cookies.all().iter().map(|cookie| cookie.name).collect();
     Ok((
-        Listing::read(&run.stdout, &names),
-        cookies.clone(),
-        site.cookiemonster_expires(),
-        run.stdout,
+        Listing::read(&run.output.stdout, &names),
+        run.cookies.clone(),
+        run.cookiemonster_expires,
+        run.output.stdout,
     ))
 }
 
@@ -267,25 +289,40 @@ fn excerpt(output: &str) -> String {
 
 async fn client_lists_cookies(ctx: &mut Ctx) -> Result<(), Failure> {
     let (listing, cookies, _, output) = first_listing(ctx).await?;
-    let missing: Vec<&str> = cookies
-        .stored_after_first_run()
-        .iter()
-        .filter(|cookie| !matches!(listing.shown(cookie.name), Shown::Kept(_)))
-        .map(|cookie| cookie.name)
-        .collect();
-    ensure(missing.is_empty(), || {
-        Failure::new(format!(
-            "the output does not list {} (the jar holds them after the run: print each cookie's name)",
-            missing.join(", ")
-        ))
-        .expected(format!(
-            "a line naming each of {}",
-            cookies
-                .stored_after_first_run()
-                .map(|cookie| cookie.name)
-                .join(", ")
-        ))
-        .actual(excerpt(&output))
+    let mut absent = Vec::new();
+    let mut said_not_kept = Vec::new();
+    for cookie in cookies.stored_after_first_run() {
+        match listing.shown(cookie.name) {
+            Shown::Kept(_) => {}
+            Shown::Absent => absent.push(cookie.name),
+            Shown::NotKept { line, word } => {
+                said_not_kept.push(format!("{} (its line {line:?} says `{word}`)", cookie.name))
+            }
+        }
+    }
+    ensure(absent.is_empty() && said_not_kept.is_empty(), || {
+        let mut problems = Vec::new();
+        if !absent.is_empty() {
+            problems.push(format!(
+                "the output does not list {} (the jar holds them after the run: print each cookie's name)",
+                absent.join(", ")
+            ));
+        }
+        if !said_not_kept.is_empty() {
+            problems.push(format!(
+                "the output says the jar did not keep {}, but it should have",
+                said_not_kept.join(", ")
+            ));
+        }
+        Failure::new(problems.join("; "))
+            .expected(format!(
+                "a line naming each of {}",
+                cookies
+                    .stored_after_first_run()
+                    .map(|cookie| cookie.name)
+                    .join(", ")
+            ))
+            .actual(excerpt(&output))
     })?;
     let wrongly_kept: Vec<String> = [
         (&cookies.snuffy, "it expired when it was set"),
@@ -294,7 +331,7 @@ async fn client_lists_cookies(ctx: &mut Ctx) -> Result<(), Failure> {
     .iter()
     .filter_map(|(cookie, why)| match listing.shown(cookie.name) {
         Shown::Kept(line) => Some(format!("{} ({why}), on the line {line:?}", cookie.name)),
-        Shown::Absent | Shown::NotKept => None,
+        Shown::Absent | Shown::NotKept { .. } => None,
     })
     .collect();
     ensure(wrongly_kept.is_empty(), || {
@@ -329,7 +366,8 @@ async fn client_shows_expiry(ctx: &mut Ctx) -> Result<(), Failure> {
                 let zone = if off.as_secs().abs_diff(5 * 3600 + 1800) <= EXPIRY_TOLERANCE.as_secs()
                 {
                     format!(
-                        ", which is the client's local time (the grader runs it with TZ={CLIENT_TIME_ZONE}, 5 h 30 min east of UTC) printed without its zone: print UTC, e.g. datetime.fromtimestamp(c.expires, timezone.utc), or the Unix time itself"
+                        ", which is the client's local time (the grader runs it with TZ={}, 5 h 30 min east of UTC) printed without its zone: print UTC, e.g. datetime.fromtimestamp(c.expires, timezone.utc), or the Unix time itself",
+                        client_time_zone()
                     )
                 } else {
                     String::new()
@@ -384,18 +422,17 @@ fn human_duration(span: Duration) -> String {
 }
 
 /// The request for the URL in run `run`, with the grading's cookies.
-async fn start_of_run(ctx: &mut Ctx, run: usize) -> Result<(Visit, Cookies), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(run).await?;
-    let cookies = site.cookies().expect("the scripted site").clone();
-    let start = visit_to(&visits, site::START).cloned().ok_or_else(|| {
+async fn start_of_run(ctx: &mut Ctx, number: usize) -> Result<(Visit, Cookies), Failure> {
+    let run = ctx.cookie_client().run(number).await?;
+    let start = visit_to(&run.visits, site::START).cloned().ok_or_else(|| {
         Failure::new(format!(
             "the client's {} run never requested {}",
-            ordinal(run),
+            ordinal(number),
             site::START
         ))
-        .actual(describe_all(&visits))
+        .actual(describe_all(&run.visits, run.more))
     })?;
-    Ok((start, cookies))
+    Ok((start, run.cookies))
 }
 
 async fn jar_sends_back(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -446,12 +483,13 @@ async fn jar_drops_session_cookies(ctx: &mut Ctx) -> Result<(), Failure> {
 }
 
 async fn jar_matches_path_and_domain(ctx: &mut Ctx) -> Result<(), Failure> {
-    let (_, visits, site) = ctx.cookie_client().run(2).await?;
-    let cookies = site.cookies().expect("the scripted site").clone();
-    let first_visits = ctx.cookie_client().run(1).await?.1;
-    if let Some(visit) = first_visits
+    let first = ctx.cookie_client().run(1).await?;
+    let run = ctx.cookie_client().run(2).await?;
+    let cookies = &run.cookies;
+    if let Some(visit) = first
+        .visits
         .iter()
-        .chain(&visits)
+        .chain(&run.visits)
         .find(|visit| visit.carries_name(cookies.ernie.name))
     {
         return Err(Failure::new(
@@ -460,22 +498,24 @@ async fn jar_matches_path_and_domain(ctx: &mut Ctx) -> Result<(), Failure> {
         .expected("no request to 127.0.0.1 carries ernie")
         .actual(visit.describe()));
     }
-    if let Some(start) = visit_to(&visits, site::START) {
-        ensure(!start.carries_name(cookies.oscar.name), || {
-            Failure::new(format!(
-                "the second run sent oscar to {}, but oscar was set with Path=/private: it belongs to /private and the paths below it only (RFC 6265 §5.1.4)",
-                site::START
-            ))
-            .expected(format!("GET {} without oscar", site::START))
-            .actual(start.describe())
-        })?;
+    // Every path outside /private: the URL's and the page that sets the cookies.
+    for path in [site::START, site::JAR] {
+        if let Some(visit) = visit_to(&run.visits, path) {
+            ensure(!visit.carries_name(cookies.oscar.name), || {
+                Failure::new(format!(
+                    "the second run sent oscar to {path}, but oscar was set with Path=/private: it belongs to /private and the paths below it only (RFC 6265 §5.1.4)"
+                ))
+                .expected(format!("GET {path} without oscar"))
+                .actual(visit.describe())
+            })?;
+        }
     }
-    let door = visit_to(&visits, site::DOOR).ok_or_else(|| {
+    let door = visit_to(&run.visits, site::DOOR).ok_or_else(|| {
         Failure::new(format!(
             "the second run did not follow the redirect to {}",
             site::DOOR
         ))
-        .actual(describe_all(&visits))
+        .actual(describe_all(&run.visits, run.more))
     })?;
     ensure(door.carries(&cookies.oscar), || {
         Failure::new(format!(
@@ -489,6 +529,22 @@ async fn jar_matches_path_and_domain(ctx: &mut Ctx) -> Result<(), Failure> {
 
 async fn jar_honours_deletion(ctx: &mut Ctx) -> Result<(), Failure> {
     let (start, cookies) = start_of_run(ctx, 3).await?;
+    // snuffy expired as it was set: that Set-Cookie deletes, and so stores nothing.
+    for number in [2, 3] {
+        let run = ctx.cookie_client().run(number).await?;
+        if let Some(visit) = run
+            .visits
+            .iter()
+            .find(|visit| visit.carries_name(cookies.snuffy.name))
+        {
+            return Err(Failure::new(format!(
+                "the {} run sent snuffy, which was set with an Expires long past: a cookie that has expired is deleted, never stored or sent (RFC 6265 §5.3 step 11)",
+                ordinal(number)
+            ))
+            .expected("no request carries snuffy")
+            .actual(visit.describe()));
+        }
+    }
     ensure(!start.carries_name(cookies.cookiemonster.name), || {
         Failure::new(
             "the third run still sent cookiemonster, which the second run's answer deleted with `Set-Cookie: cookiemonster=; Max-Age=0`: a cookie deleted by the server must leave the jar",
@@ -511,21 +567,18 @@ const COOKIES_PATH: &str = "/cookies";
 const COOKIEMONSTER: &str = "cookiemonster=dsh93373";
 
 async fn client_against_your_server(ctx: &mut Ctx) -> Result<(), Failure> {
-    let relay = Site::relay(ctx.client.clone(), ctx.target().base_url())
-        .await
-        .map_err(|error| {
-            Failure::new(format!(
-                "internal error: the grader cannot relay to the server: {error}"
-            ))
-        })?;
+    let mut relay = Site::relay(ctx.client.clone(), ctx.target().base_url());
     let client = ctx.cookie_client();
     client
         .target
         .reset()
         .map_err(|error| Failure::new(format!("cannot give the client a fresh folder: {error}")))?;
-    let url = relay.url(COOKIES_PATH);
     for run in 1..=2 {
-        relay.begin_run(run);
+        let url = relay.open_run(run, COOKIES_PATH).await.map_err(|error| {
+            Failure::new(format!(
+                "internal error: the grader cannot relay to the server: {error}"
+            ))
+        })?;
         let outcome = client
             .target
             .run(&url)
@@ -538,12 +591,12 @@ async fn client_against_your_server(ctx: &mut Ctx) -> Result<(), Failure> {
             )));
         }
     }
-    let visits = relay.visits(2);
+    let (visits, more) = relay.visits(2);
     let second = visit_to(&visits, COOKIES_PATH).ok_or_else(|| {
         Failure::new(format!(
             "the client's second run against your server never requested {COOKIES_PATH}"
         ))
-        .actual(describe_all(&visits))
+        .actual(describe_all(&visits, more))
     })?;
     let sent = |pair: &str| {
         second

@@ -4,6 +4,7 @@
 //! request the client makes, with the `Cookie` header it carried.
 
 use super::super::browser::{Browser, SharedClient};
+use super::super::cut_text;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -176,75 +177,80 @@ enum Behaviour {
 }
 
 struct State {
-    run: usize,
     visits: Vec<Visit>,
+    /// Per run, the visits beyond [`MAX_VISITS_PER_RUN`]: counted, not kept.
+    uncounted: std::collections::HashMap<usize, usize>,
     /// When the first run's cookiemonster expires, as the site wrote it.
     cookiemonster_expires: Option<SystemTime>,
 }
 
-/// A site on 127.0.0.1 that records every visit; stopped when dropped.
+/// The visits kept per run: a client makes a handful; one that floods the site must not fill
+/// the grader's memory or its report.
+const MAX_VISITS_PER_RUN: usize = 100;
+/// The bytes of a `Cookie` header a visit keeps.
+const MAX_COOKIE_KEPT: usize = 4096;
+
+/// A site on 127.0.0.1 that records every visit; stopped when dropped. Each run of the client
+/// gets a port of its own (cookies do not depend on the port), so a request that a process of
+/// an earlier run makes late is counted in the run it belongs to.
 pub struct Site {
-    addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    behaviour: Arc<Behaviour>,
     cookies: Option<Cookies>,
-    serving: tokio::task::JoinHandle<()>,
+    serving: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Site {
     /// The scripted cookie site, with cookie values of its own.
-    pub async fn scripted() -> std::io::Result<Self> {
+    pub fn scripted() -> Self {
         let cookies = Cookies::new();
-        Self::start(Behaviour::Scripted(cookies.clone()), Some(cookies)).await
+        Self::new(Behaviour::Scripted(cookies.clone()), Some(cookies))
     }
 
     /// A relay to the server at `server` (the student's).
-    pub async fn relay(client: SharedClient, server: Url) -> std::io::Result<Self> {
-        Self::start(Behaviour::Relay(Browser::new(client, server)), None).await
+    pub fn relay(client: SharedClient, server: Url) -> Self {
+        Self::new(Behaviour::Relay(Browser::new(client, server)), None)
     }
 
-    async fn start(behaviour: Behaviour, cookies: Option<Cookies>) -> std::io::Result<Self> {
+    fn new(behaviour: Behaviour, cookies: Option<Cookies>) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State {
+                visits: Vec::new(),
+                uncounted: std::collections::HashMap::new(),
+                cookiemonster_expires: None,
+            })),
+            behaviour: Arc::new(behaviour),
+            cookies,
+            serving: Vec::new(),
+        }
+    }
+
+    /// Opens run `run` on a port of its own and returns the URL of `path` there.
+    pub async fn open_run(&mut self, run: usize, path: &str) -> std::io::Result<Url> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(Mutex::new(State {
-            run: 0,
-            visits: Vec::new(),
-            cookiemonster_expires: None,
-        }));
-        let behaviour = Arc::new(behaviour);
-        let serving = tokio::spawn({
-            let state = state.clone();
-            async move {
-                // Dropped with this task when the site stops: every connection ends with it.
-                let mut connections = JoinSet::new();
-                while let Ok((stream, _)) = listener.accept().await {
+        let (state, behaviour) = (self.state.clone(), self.behaviour.clone());
+        self.serving.push(tokio::spawn(async move {
+            // Dropped with this task when the site stops: every connection ends with it.
+            let mut connections = JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (state, behaviour) = (state.clone(), behaviour.clone());
+                let service = hyper::service::service_fn(move |request| {
                     let (state, behaviour) = (state.clone(), behaviour.clone());
-                    let service = hyper::service::service_fn(move |request| {
-                        let (state, behaviour) = (state.clone(), behaviour.clone());
-                        async move {
-                            Ok::<_, std::convert::Infallible>(
-                                answer(&behaviour, &state, addr, request).await,
-                            )
-                        }
-                    });
-                    connections.spawn(
-                        hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), service),
-                    );
-                    while connections.try_join_next().is_some() {}
-                }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            answer(&behaviour, &state, run, addr, request).await,
+                        )
+                    }
+                });
+                connections.spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+                while connections.try_join_next().is_some() {}
             }
-        });
-        Ok(Self {
-            addr,
-            state,
-            cookies,
-            serving,
-        })
-    }
-
-    /// The URL of `path` on this site.
-    pub fn url(&self, path: &str) -> Url {
-        Url::parse(&format!("http://{}{path}", self.addr)).expect("a loopback URL")
+        }));
+        Ok(Url::parse(&format!("http://{addr}{path}")).expect("a loopback URL"))
     }
 
     /// The scripted site's cookies (none for a relay).
@@ -252,19 +258,17 @@ impl Site {
         self.cookies.as_ref()
     }
 
-    /// The visits that follow belong to run `run` of the client.
-    pub fn begin_run(&self, run: usize) {
-        lock(&self.state).run = run;
-    }
-
-    /// The requests run `run` made, in order.
-    pub fn visits(&self, run: usize) -> Vec<Visit> {
-        lock(&self.state)
+    /// The requests run `run` made, in order (the first [`MAX_VISITS_PER_RUN`]), and how many
+    /// more it made.
+    pub fn visits(&self, run: usize) -> (Vec<Visit>, usize) {
+        let state = lock(&self.state);
+        let visits = state
             .visits
             .iter()
             .filter(|visit| visit.run == run)
             .cloned()
-            .collect()
+            .collect();
+        (visits, state.uncounted.get(&run).copied().unwrap_or(0))
     }
 
     /// When cookiemonster expires, as the site set it in the first run.
@@ -275,7 +279,9 @@ impl Site {
 
 impl Drop for Site {
     fn drop(&mut self) {
-        self.serving.abort();
+        for serving in &self.serving {
+            serving.abort();
+        }
     }
 }
 
@@ -291,6 +297,7 @@ const BODY_KEPT: usize = 4096;
 async fn answer(
     behaviour: &Behaviour,
     state: &Mutex<State>,
+    run: usize,
     addr: SocketAddr,
     request: Request<hyper::body::Incoming>,
 ) -> Response<Full<Bytes>> {
@@ -304,7 +311,6 @@ async fn answer(
         .iter()
         .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
         .reduce(|all, more| format!("{all}; {more}"));
-    let run = lock(state).run;
     let response = match behaviour {
         Behaviour::Scripted(cookies) => scripted(cookies, state, run, request.uri().path()),
         Behaviour::Relay(browser) => relay(browser, addr, &path, cookie.as_deref()).await,
@@ -315,13 +321,20 @@ async fn answer(
         .map(|collected| collected.to_bytes())
         .unwrap_or_default();
     body.truncate(BODY_KEPT);
-    lock(state).visits.push(Visit {
-        run,
-        path,
-        cookie,
-        status: response.status().as_u16(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
+    let mut state = lock(state);
+    let kept = state.visits.iter().filter(|visit| visit.run == run).count();
+    if kept >= MAX_VISITS_PER_RUN {
+        *state.uncounted.entry(run).or_default() += 1;
+    } else {
+        state.visits.push(Visit {
+            run,
+            path: cut_text(path, MAX_COOKIE_KEPT),
+            cookie: cookie.map(|cookie| cut_text(cookie, MAX_COOKIE_KEPT)),
+            status: response.status().as_u16(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+    }
+    drop(state);
     response
 }
 
