@@ -606,3 +606,12 @@ fn the_gradescope_scripts_grade_the_submission_into_results_json() {
     let results = std::fs::read_to_string(root.path().join("results/results.json")).unwrap();
     assert!(results.contains("does not exist"), "{results}");
 }
+
+#[test]
+fn a_class_folder_that_is_missing_is_the_graders_error_exit_2() {
+    let out = tempfile::tempdir().unwrap();
+    let output = grade_class(&out.path().join("no-such-class"), &out.path().join("results"), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot read the class folder"), "{stderr}");
+}
