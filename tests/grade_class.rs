@@ -610,7 +610,11 @@ fn the_gradescope_scripts_grade_the_submission_into_results_json() {
 #[test]
 fn a_class_folder_that_is_missing_is_the_graders_error_exit_2() {
     let out = tempfile::tempdir().unwrap();
-    let output = grade_class(&out.path().join("no-such-class"), &out.path().join("results"), &[]);
+    let output = grade_class(
+        &out.path().join("no-such-class"),
+        &out.path().join("results"),
+        &[],
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot read the class folder"), "{stderr}");

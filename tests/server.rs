@@ -180,6 +180,25 @@ mod persistence {
         assert_eq!(hits(&server).await, 6);
     }
 
+    /// A SIGKILL between a save's write and its rename leaves a temp file holding the state
+    /// (live session ids too): the next start removes it, and only it.
+    #[tokio::test]
+    async fn a_temp_file_a_killed_save_left_is_removed_at_the_next_start() {
+        let mut server = Reference::start(|_| {}).await;
+        server.get("/").await;
+        assert_eq!(hits(&server).await, 1);
+        server.kill().await;
+        let stale = server.dir.path().join(".sessions.json.a1B2c3.tmp");
+        std::fs::write(&stale, r#"{"version": 1, "hits": 99, "sessions": []}"#).unwrap();
+        let unrelated = server.dir.path().join("notes.tmp");
+        std::fs::write(&unrelated, "mine").unwrap();
+        server.restart_after_stop().await;
+        assert!(!stale.exists(), "the stale temp file survived a restart");
+        assert!(unrelated.exists());
+        server.get("/").await;
+        assert_eq!(hits(&server).await, 2);
+    }
+
     #[tokio::test]
     async fn the_state_file_is_versioned_json_a_person_can_read() {
         let mut server = Reference::start(|_| {}).await;

@@ -75,7 +75,7 @@ impl Persistence {
     /// The saved state, once it is sure that saving will work later too.
     pub fn load(store: &dyn Store) -> Result<Option<State>, StoreError> {
         let state = store.load()?;
-        store.check_writable()?;
+        store.prepare_to_save()?;
         Ok(state)
     }
 

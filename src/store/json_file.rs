@@ -70,6 +70,12 @@ impl Store for JsonFileStore {
                 path: self.path.clone(),
                 cause,
             })?;
+        if on_disk.hits > super::MAX_HITS {
+            return Err(StoreError::ImplausibleHits {
+                path: self.path.clone(),
+                hits: on_disk.hits,
+            });
+        }
         if on_disk.version != FORMAT_VERSION {
             return Err(StoreError::UnsupportedVersion {
                 path: self.path.clone(),
@@ -97,12 +103,23 @@ impl Store for JsonFileStore {
         .map_err(|e| self.write_error(e))
     }
 
-    fn check_writable(&self) -> Result<(), StoreError> {
+    /// Removes the temp files of saves a kill interrupted (each holds a copy of the state,
+    /// live session ids included), then proves a temp file can be made beside the file.
+    fn prepare_to_save(&self) -> Result<(), StoreError> {
         if self.path.is_dir() {
             return Err(self.write_error(std::io::Error::new(
                 ErrorKind::IsADirectory,
                 "it is a directory",
             )));
+        }
+        match crate::atomic_file::remove_stale_temp_files(&self.path) {
+            Ok(0) => {}
+            Ok(removed) => tracing::warn!(
+                removed,
+                path = %self.path.display(),
+                "removed temp files that an interrupted save left beside the state file"
+            ),
+            Err(error) => return Err(self.write_error(error)),
         }
         tempfile::NamedTempFile::new_in(self.directory())
             .map(drop)
@@ -161,6 +178,24 @@ mod tests {
     }
 
     #[test]
+    fn a_hit_count_no_server_could_reach_is_refused_not_wrapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sessions.json");
+        let text = format!(r#"{{"version": 1, "hits": {}, "sessions": []}}"#, u64::MAX);
+        std::fs::write(&path, &text).unwrap();
+        let error = JsonFileStore::new(&path).load().unwrap_err();
+        assert!(
+            matches!(error, StoreError::ImplausibleHits { .. }),
+            "{error:?}"
+        );
+        assert!(
+            error.to_string().contains(path.to_str().unwrap()),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
     fn an_unknown_version_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sessions.json");
@@ -175,7 +210,9 @@ mod tests {
     #[test]
     fn a_directory_in_place_of_the_file_is_not_writable() {
         let dir = tempfile::tempdir().unwrap();
-        let error = JsonFileStore::new(dir.path()).check_writable().unwrap_err();
+        let error = JsonFileStore::new(dir.path())
+            .prepare_to_save()
+            .unwrap_err();
         assert!(error.to_string().contains("directory"), "{error}");
     }
 }

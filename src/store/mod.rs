@@ -45,9 +45,14 @@ pub trait Store: Send + Sync + 'static {
     /// Replace the stored state with `state`, atomically.
     fn save(&self, state: &State) -> Result<(), StoreError>;
 
-    /// Fail now, at start, if a later `save` could not possibly succeed.
-    fn check_writable(&self) -> Result<(), StoreError>;
+    /// Make ready to save, at start: clear what an earlier process killed mid-save left
+    /// behind, and fail now if a later `save` could not possibly succeed.
+    fn prepare_to_save(&self) -> Result<(), StoreError>;
 }
+
+/// The most hits a state file may hold: a billion a second for 290 years. Counting on from
+/// more could wrap the counter to 0.
+pub const MAX_HITS: u64 = 1 << 63;
 
 /// Why the state could not be loaded or saved. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,10 @@ pub enum StoreError {
         path: PathBuf,
         cause: serde_json::Error,
     },
+    #[error(
+        "the state file {path} says {hits} hits, more than a server could count in centuries (at most {MAX_HITS}): it is damaged, and was left untouched; repair or move it away to start fresh"
+    )]
+    ImplausibleHits { path: PathBuf, hits: u64 },
     #[error(
         "the state file {path} has format version {found}, this server reads version {expected}"
     )]
