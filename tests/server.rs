@@ -242,6 +242,36 @@ mod login {
 
     const ALICE: [(&str, &str); 2] = [("username", "alice"), ("password", "wonderland")];
 
+    /// What browsers send is not always tidy: a stale `sid` before the live one (from another
+    /// path, or left over), a byte that is not ASCII in another cookie. Neither hides the login.
+    #[rstest]
+    #[case::a_stale_sid_first(b"sid=stale-or-planted; sid=".as_slice())]
+    #[case::a_byte_that_is_not_ascii(b"name=caf\xc3\xa9; sid=".as_slice())]
+    #[case::a_malformed_pair(b"=; theme; sid=".as_slice())]
+    #[tokio::test]
+    async fn a_messy_cookie_header_still_finds_the_live_session(#[case] before_sid: &[u8]) {
+        let server = Reference::start(|_| {}).await;
+        let login = log_in(
+            &server,
+            &[("username", "alice"), ("password", "wonderland")],
+            None,
+        )
+        .await;
+        let sid = session_id(&login);
+        let value =
+            reqwest::header::HeaderValue::from_bytes(&[before_sid, sid.as_bytes()].concat())
+                .unwrap();
+        let reply = server
+            .client
+            .get(server.url("/"))
+            .header("cookie", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        assert!(reply.text().await.unwrap().contains("alice"));
+    }
+
     #[tokio::test]
     async fn the_session_cookie_is_httponly_samesite_lax_site_wide() {
         let server = Reference::start(|_| {}).await;

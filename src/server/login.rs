@@ -29,16 +29,17 @@ pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> 
             _ => respond::method_not_allowed("GET, HEAD, POST"),
         };
     }
-    let session_id = session_cookie(request.headers());
     let now = app.clock.unix_seconds();
-    let user = session_id
-        .as_deref()
-        .and_then(|id| app.sessions.user(id, now));
-    let Some(user) = user else {
+    // The first `sid` that names a live session: a stale or planted one before it (another
+    // path's cookie, a leftover) must not hide it.
+    let session = session_cookies(request.headers())
+        .into_iter()
+        .find_map(|id| app.sessions.user(&id, now).map(|user| (id, user)));
+    let Some((session_id, user)) = session else {
         return redirect_to_login(&request);
     };
     match (path, request.method()) {
-        ("/logout", &Method::POST) => log_out(app, session_id.as_deref()),
+        ("/logout", &Method::POST) => log_out(app, Some(&session_id)),
         ("/logout", _) => respond::method_not_allowed("POST"),
         _ => public_route(&request, hits, Some(&user)),
     }
@@ -71,7 +72,7 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
             "Send the login form as application/x-www-form-urlencoded.",
         );
     }
-    let previous_session = session_cookie(request.headers());
+    let previous_sessions = session_cookies(request.headers());
     let body = match Limited::new(request.into_body(), MAX_BODY_BYTES as usize)
         .collect()
         .await
@@ -119,8 +120,8 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
     }
 
     // A fresh id at every login: a session id planted before login is worth nothing after it.
-    if let Some(previous) = previous_session {
-        app.sessions.remove(&previous);
+    for previous in &previous_sessions {
+        app.sessions.remove(previous);
     }
     let Ok(id) = app.sessions.create(&username, app.clock.unix_seconds()) else {
         return respond::problem(
@@ -163,17 +164,22 @@ fn set_cookie(response: &mut Response<Body>, cookie: Cookie<'_>) {
     }
 }
 
-/// The `sid` value among the request's cookies. Malformed pairs and non-UTF-8 headers are
-/// skipped, never an error: any client may send any `Cookie` header.
-pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+/// Every `sid` value among the request's cookies, in order. Each pair is read on its own:
+/// a malformed pair, or a byte that is not ASCII elsewhere in the header, never hides a good
+/// `sid` (any client may send any `Cookie` header).
+pub fn session_cookies(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(COOKIE)
         .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse)
-        .filter_map(Result::ok)
-        .find(|cookie| cookie.name() == SESSION_COOKIE)
-        .map(|cookie| cookie.value().to_owned())
+        .flat_map(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .split(';')
+                .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
+                .filter(|cookie| cookie.name() == SESSION_COOKIE)
+                .map(|cookie| cookie.value().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -270,9 +276,19 @@ mod tests {
     fn malformed_cookie_headers_are_skipped_not_errors() {
         let mut headers = HeaderMap::new();
         headers.append(COOKIE, HeaderValue::from_static("theme; a=b=c; =; ;;"));
-        assert_eq!(session_cookie(&headers), None);
+        assert_eq!(session_cookies(&headers), Vec::<String>::new());
         headers.append(COOKIE, HeaderValue::from_bytes(b"sid=\xff").unwrap());
         headers.append(COOKIE, HeaderValue::from_static("x=1; sid=abc"));
-        assert_eq!(session_cookie(&headers).as_deref(), Some("abc"));
+        assert_eq!(session_cookies(&headers), ["\u{fffd}", "abc"]);
+    }
+
+    #[test]
+    fn a_byte_that_is_not_ascii_in_another_pair_does_not_hide_the_sid() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"name=caf\xc3\xa9; sid=abc").unwrap(),
+        );
+        assert_eq!(session_cookies(&headers), ["abc"]);
     }
 }
