@@ -118,6 +118,23 @@ async fn a_malformed_request_gets_400_not_a_dropped_connection() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 
+/// RFC 9112 §3.2: exactly one Host in HTTP/1.1; none is fine in HTTP/1.0.
+#[rstest::rstest]
+#[case::http11_without_host(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n".as_slice(), "400")]
+#[case::http11_with_two(b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n".as_slice(), "400")]
+#[case::http10_without_host(b"GET / HTTP/1.0\r\n\r\n".as_slice(), "HTTP/1.0 ")]
+#[case::http11_with_one(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".as_slice(), "HTTP/1.1 ")]
+#[tokio::test]
+async fn host_is_required_once_in_http11(#[case] request: &[u8], #[case] answer: &str) {
+    let server = Reference::start(|_| {}).await;
+    let reply = server.raw(request).await;
+    let status_line = reply.lines().next().unwrap_or_default();
+    assert!(status_line.contains(answer), "{status_line}");
+    if answer != "400" {
+        assert!(!status_line.contains("400"), "{status_line}");
+    }
+}
+
 #[tokio::test]
 async fn a_cookie_header_that_is_not_utf8_is_no_error() {
     let server = Reference::start(|_| {}).await;

@@ -3,8 +3,8 @@
 use super::pages;
 use super::respond::{self, Body};
 use hyper::body::Incoming;
-use hyper::header::CONTENT_LENGTH;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{CONTENT_LENGTH, HOST};
+use hyper::{Method, Request, Response, StatusCode, Version};
 
 #[cfg(feature = "stage1")]
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +62,9 @@ impl App {
 
     pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
         let hits = self.count_hit();
+        if let Some(problem) = host_problem(&request) {
+            return respond::problem(StatusCode::BAD_REQUEST, problem);
+        }
         if declared_body_too_large(&request) {
             return respond::problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -139,6 +142,17 @@ pub fn public_route(
     match *request.method() {
         Method::GET | Method::HEAD => respond::html(StatusCode::OK, pages::home(hits, user)),
         _ => respond::method_not_allowed("GET, HEAD"),
+    }
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request carries exactly one `Host` header (a 1.0 request may
+/// carry none); anything else is answered 400.
+fn host_problem(request: &Request<Incoming>) -> Option<&'static str> {
+    match request.headers().get_all(HOST).iter().count() {
+        1 => None,
+        0 if request.version() < Version::HTTP_11 => None,
+        0 => Some("An HTTP/1.1 request needs a Host header."),
+        _ => Some("A request may carry only one Host header."),
     }
 }
 
