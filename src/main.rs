@@ -69,6 +69,10 @@ struct ServeArgs {
     /// Mark the session cookie Secure (when a TLS proxy sits in front).
     #[arg(long)]
     secure: bool,
+    /// Print each exchange: the request line and its Cookie, the status and its Set-Cookie
+    /// lines (what a browser's developer tools show).
+    #[arg(long)]
+    show_headers: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -359,6 +363,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.flush_interval = args.flush_interval;
     config.session_idle = args.session_idle;
     config.secure_cookies = args.secure;
+    config.show_headers = args.show_headers;
     if let Some(path) = &args.users {
         config.users = Users::from_file(path)?;
     }

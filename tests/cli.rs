@@ -196,6 +196,56 @@ fn serve_prints_its_address_and_exits_0_on_sigterm() {
     assert!(status.success(), "{status}");
 }
 
+/// `serve --show-headers` shows students the headers the exercise asks them to look at.
+#[cfg(feature = "stage4")]
+#[test]
+fn show_headers_prints_each_exchange_with_its_cookies() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--show-headers"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("session-lab listening on http://")
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /cookies HTTP/1.1\r\nHost: x\r\nCookie: grover=zaq1234\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut shown = String::new();
+    stdout.read_to_string(&mut shown).unwrap();
+    child.wait().unwrap();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines[0], "→ GET /cookies HTTP/1.1", "{shown}");
+    assert_eq!(lines[1], "    Cookie: grover=zaq1234", "{shown}");
+    assert_eq!(lines[2], "← 200 OK", "{shown}");
+    assert!(
+        lines[3].starts_with("    Set-Cookie: grover=zaq1234"),
+        "{shown}"
+    );
+    assert!(
+        lines[4].starts_with("    Set-Cookie: cookiemonster=dsh93373; "),
+        "{shown}"
+    );
+}
+
 #[cfg(feature = "stage2")]
 mod persistence_failures {
     use super::*;

@@ -15,6 +15,7 @@ mod persistence;
 mod respond;
 #[cfg(feature = "stage3")]
 pub mod sessions;
+mod show_headers;
 pub mod users;
 
 use crate::clock::{Clock, SystemClock};
@@ -71,6 +72,8 @@ pub struct Config {
     pub clock: Arc<dyn Clock>,
     /// How long a graceful stop waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// Print each exchange's request line, `Cookie`, status and `Set-Cookie` on stdout.
+    pub show_headers: bool,
 }
 
 impl fmt::Debug for dyn Store {
@@ -90,6 +93,7 @@ impl Config {
             secure_cookies: false,
             clock: Arc::new(SystemClock),
             shutdown_grace: Duration::from_secs(3),
+            show_headers: false,
         }
     }
 }
@@ -149,7 +153,13 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         cause,
     })?;
     let (stop_accepting, stop_rx) = watch::channel(false);
-    let serving = tokio::spawn(serve(listener, app.clone(), stop_rx, config.shutdown_grace));
+    let serving = tokio::spawn(serve(
+        listener,
+        app.clone(),
+        stop_rx,
+        config.shutdown_grace,
+        config.show_headers,
+    ));
     #[cfg(feature = "stage2")]
     let persistence =
         persistence::Persistence::start(app.clone(), config.store.clone(), config.flush_interval);
@@ -203,6 +213,7 @@ async fn serve(
     app: Arc<App>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
+    show_headers: bool,
 ) {
     let graceful = GracefulShutdown::new();
     // Owning the connections here means aborting this task (a kill) aborts them all.
@@ -227,7 +238,14 @@ async fn serve(
                 let app = app.clone();
                 let service = service_fn(move |request| {
                     let app = app.clone();
-                    async move { Ok::<_, Infallible>(app.handle(request).await) }
+                    async move {
+                        let head = show_headers.then(|| show_headers::RequestHead::of(&request));
+                        let response = app.handle(request).await;
+                        if let Some(head) = head {
+                            show_headers::print(&show_headers::block(&head, &response));
+                        }
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 connections.spawn(async move {
