@@ -289,6 +289,44 @@ mod login {
         assert!(reply.text().await.unwrap().contains("alice"));
     }
 
+    /// A login and a logout are saved before they are answered: a SIGKILL right after either,
+    /// with the periodic flush far away, neither loses the login nor brings the session back.
+    #[tokio::test]
+    async fn a_kill_right_after_login_or_logout_undoes_neither() {
+        let mut server =
+            Reference::start(|config| config.flush_interval = Duration::from_secs(3600)).await;
+        let login = log_in(
+            &server,
+            &[("username", "alice"), ("password", "wonderland")],
+            None,
+        )
+        .await;
+        let sid = session_id(&login);
+        server.kill().await;
+        server.restart_after_stop().await;
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::OK,
+            "the login was lost"
+        );
+
+        let logout = server
+            .client
+            .post(server.url("/logout"))
+            .header("cookie", format!("sid={sid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+        server.kill().await;
+        server.restart_after_stop().await;
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::SEE_OTHER,
+            "the session came back after the logout"
+        );
+    }
+
     #[tokio::test]
     async fn the_session_cookie_is_httponly_samesite_lax_site_wide() {
         let server = Reference::start(|_| {}).await;

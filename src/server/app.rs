@@ -32,6 +32,8 @@ pub struct App {
     pub(super) secure_cookies: bool,
     #[cfg(feature = "stage3")]
     pub(super) clock: Arc<dyn Clock>,
+    #[cfg(feature = "stage2")]
+    pub(super) durability: super::persistence::Durability,
 }
 
 impl App {
@@ -57,6 +59,8 @@ impl App {
             secure_cookies: config.secure_cookies,
             #[cfg(feature = "stage3")]
             clock: config.clock.clone(),
+            #[cfg(feature = "stage2")]
+            durability: super::persistence::Durability::default(),
         }
     }
 
@@ -121,6 +125,13 @@ impl App {
             #[cfg(not(feature = "stage3"))]
             sessions: Vec::new(),
         }
+    }
+
+    /// Saves now and waits for the save (within a bound): for the changes a SIGKILL a moment
+    /// later must not undo, a login and a logout.
+    #[cfg(feature = "stage3")]
+    pub async fn save_now(&self) {
+        self.durability.save_now(self.version()).await;
     }
 
     /// Housekeeping done at every flush tick.

@@ -39,7 +39,7 @@ pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> 
         return redirect_to_login(&request);
     };
     match (path, request.method()) {
-        ("/logout", &Method::POST) => log_out(app, Some(&session_id)),
+        ("/logout", &Method::POST) => log_out(app, &session_id).await,
         ("/logout", _) => respond::method_not_allowed("POST"),
         _ => public_route(&request, hits, Some(&user)),
     }
@@ -129,6 +129,8 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
             "The operating system's random source failed; try again.",
         );
     };
+    // Saved before the answer: the session the browser is about to hold survives a crash.
+    app.save_now().await;
     let location = next
         .and_then(|next| HeaderValue::try_from(next).ok())
         .unwrap_or(HeaderValue::from_static("/"));
@@ -137,10 +139,10 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
     response
 }
 
-fn log_out(app: &App, session_id: Option<&str>) -> Response<Body> {
-    if let Some(id) = session_id {
-        app.sessions.remove(id);
-    }
+async fn log_out(app: &App, session_id: &str) -> Response<Body> {
+    app.sessions.remove(session_id);
+    // Saved before the answer: a crash a moment later must not bring the session back.
+    app.save_now().await;
     let mut response = respond::see_other(HeaderValue::from_static("/login"));
     let mut expired = session_set_cookie("", app.secure_cookies);
     expired.set_max_age(cookie::time::Duration::ZERO);

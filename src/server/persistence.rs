@@ -1,12 +1,13 @@
 //! Stage 2: the state is restored at start, flushed every interval when it changed, and saved
 //! at shutdown. A SIGKILL therefore loses at most one interval, and never tears the file
-//! (the [`Store`] replaces it atomically).
+//! (the [`Store`] replaces it atomically). What must not be lost even so (a login, a logout)
+//! asks for a save at once and waits for it ([`Durability`]).
 
 use super::app::App;
 use crate::store::{State, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
 /// How far the state has moved: both parts only ever grow.
@@ -22,13 +23,55 @@ impl StateVersion {
     }
 }
 
+/// How the app asks for a save now and learns when one covered a change: shared by the app
+/// (which asks) and the persistence (which saves).
+#[derive(Debug)]
+pub struct Durability {
+    save_now: Notify,
+    saved: watch::Sender<StateVersion>,
+}
+
+/// How long a request waits for its change to be saved before it answers anyway.
+#[cfg(feature = "stage3")]
+const DURABLE_WAIT: Duration = Duration::from_secs(5);
+
+impl Default for Durability {
+    fn default() -> Self {
+        Self {
+            save_now: Notify::new(),
+            saved: watch::Sender::new(StateVersion::default()),
+        }
+    }
+}
+
+impl Durability {
+    /// Resolves once a save covers `target`.
+    pub async fn saved(&self, target: StateVersion) {
+        let mut saved = self.saved.subscribe();
+        // The sender lives as long as `self`, so this cannot fail while we hold `&self`.
+        let _ = saved.wait_for(|saved| saved.covers(&target)).await;
+    }
+
+    /// Asks for a save at once and waits until one covers `target` (at most [`DURABLE_WAIT`]:
+    /// a store that fails is logged by the saver, and the request is answered all the same).
+    #[cfg(feature = "stage3")]
+    pub async fn save_now(&self, target: StateVersion) {
+        self.save_now.notify_one();
+        if tokio::time::timeout(DURABLE_WAIT, self.saved(target))
+            .await
+            .is_err()
+        {
+            tracing::warn!("a change was not saved within {DURABLE_WAIT:?}; answering anyway");
+        }
+    }
+}
+
 /// Saves, one at a time, and tells who asks which version was saved last.
 struct Saver {
     store: Arc<dyn Store>,
     /// Held for the whole of a save, including the part on the blocking pool, so that stopping
     /// can wait for a save in progress instead of racing it.
     in_progress: Arc<Mutex<()>>,
-    saved: watch::Sender<StateVersion>,
 }
 
 impl Saver {
@@ -36,17 +79,17 @@ impl Saver {
         let guard = self.in_progress.clone().lock_owned().await;
         // Read the version before the snapshot: the snapshot then holds at least this much.
         let version = app.version();
-        let (app, store) = (app.clone(), self.store.clone());
+        let (saving, store) = (app.clone(), self.store.clone());
         // Copying a million sessions takes long enough to stall a request thread: do it, and
         // the write, on the blocking pool.
         tokio::task::spawn_blocking(move || {
-            let result = store.save(&app.snapshot());
+            let result = store.save(&saving.snapshot());
             drop(guard);
             result
         })
         .await
         .unwrap_or_else(|join_error| std::panic::resume_unwind(join_error.into_panic()))?;
-        self.saved.send_if_modified(|saved| {
+        app.durability.saved.send_if_modified(|saved| {
             let newer = !saved.covers(&version);
             if newer {
                 *saved = version;
@@ -57,7 +100,7 @@ impl Saver {
     }
 
     fn is_dirty(&self, app: &App) -> bool {
-        !self.saved.borrow().covers(&app.version())
+        !app.durability.saved.borrow().covers(&app.version())
     }
 
     async fn wait_for_idle(&self) {
@@ -80,10 +123,11 @@ impl Persistence {
     }
 
     pub fn start(app: Arc<App>, store: Arc<dyn Store>, interval: Duration) -> Self {
+        // What was restored is saved already.
+        app.durability.saved.send_replace(app.version());
         let saver = Arc::new(Saver {
             store,
             in_progress: Arc::new(Mutex::new(())),
-            saved: watch::Sender::new(app.version()),
         });
         let flusher = tokio::spawn(flush_periodically(app, saver.clone(), interval));
         Self { saver, flusher }
@@ -108,10 +152,7 @@ impl Persistence {
 
     /// Resolves once a save has covered everything `app` held when this was called.
     pub async fn wait_for_flush(&self, app: &App) {
-        let target = app.version();
-        let mut saved = self.saver.saved.subscribe();
-        // The sender lives as long as `self`, so this cannot fail while we hold `&self`.
-        let _ = saved.wait_for(|saved| saved.covers(&target)).await;
+        app.durability.saved(app.version()).await;
     }
 }
 
@@ -120,7 +161,10 @@ async fn flush_periodically(app: Arc<App>, saver: Arc<Saver>, interval: Duration
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = app.durability.save_now.notified() => {}
+        }
         app.purge_expired();
         if saver.is_dirty(&app) {
             if let Err(error) = saver.save(&app).await {
