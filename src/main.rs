@@ -479,6 +479,14 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
     if let Some(reason) = sandbox.fallback_reason() {
         eprintln!("warning: the submissions run WITHOUT a sandbox: {reason}");
     }
+    // A loopback per worker, sandbox or not, so that no student's program reaches another's
+    // server: the process needs a network namespace of its own first (the sandbox made one).
+    let isolate_workers = sandbox.is_bwrap() || network::enter_private_network().is_ok();
+    if !isolate_workers {
+        eprintln!(
+            "warning: the gradings share this machine's loopback (no network namespace could be made): a student's program could reach another's server"
+        );
+    }
     remove_stale_run_folders();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let timeout = args.grading.timeout;
@@ -489,6 +497,7 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         grading: args.grading.options(selection.stages, &sandbox),
         timeout,
+        isolate_workers,
     };
     let stop = Arc::new(AtomicBool::new(false));
     std::thread::spawn({
@@ -498,7 +507,9 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
                 .enable_all()
                 .build();
             if let Ok(waiter) = waiter {
-                if waiter.block_on(tokio::signal::ctrl_c()).is_ok() {
+                // SIGINT (Ctrl-C) or SIGTERM (a CI job cancelled): stop the same way.
+                if let Ok(signal) = waiter.block_on(async { stop_signal() }) {
+                    waiter.block_on(signal);
                     stop.store(true, Ordering::SeqCst);
                 }
             }
@@ -537,7 +548,7 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
             }
             None => println!(
                 "[{done_count}/{total}] {}: {}{status}{} ({:.1} s)",
-                done.row.student(),
+                printable(done.row.student()),
                 if score.is_empty() {
                     String::new()
                 } else {
@@ -573,13 +584,28 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         count(Standing::Skipped),
         options.out.display()
     );
+    for unwritten in &summary.unwritten {
+        eprintln!("error: the report of {}", printable(unwritten));
+    }
     if summary.interrupted {
         eprintln!(
             "interrupted: the reports of the students done are kept; run the same command again to grade the rest"
         );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if summary.unwritten.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_CANNOT_START)
+    })
+}
+
+/// A student id as a terminal may show it: control characters (an id is a file name, which may
+/// hold any) become `?`.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// Default gradings at once per core: a grading mostly waits (on starts, restarts and the 5 s

@@ -35,6 +35,9 @@ pub struct ClassOptions {
     pub grading: GradeOptions,
     /// How long one student's grading may take.
     pub timeout: Duration,
+    /// Whether each worker gets a loopback of its own, so that no student's program can reach
+    /// another's server (the process must be in a network namespace of its own already).
+    pub isolate_workers: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,8 @@ pub struct Done {
     /// Whether its report was up to date and kept, rather than graded now.
     pub kept: bool,
     pub took: Duration,
+    /// Why its report could not be written, when it could not (its row says so too).
+    pub unwritten: Option<String>,
 }
 
 /// How a class grading ended.
@@ -70,6 +75,8 @@ pub struct ClassSummary {
     pub entries: usize,
     /// Whether `stop` ended it before every entry was done.
     pub interrupted: bool,
+    /// The reports that could not be written, each saying whose and why.
+    pub unwritten: Vec<String>,
 }
 
 /// Grades every entry of the class folder, calling `on_done` (on this thread) as each ends,
@@ -80,21 +87,23 @@ pub fn grade_class(
     stop: &Arc<AtomicBool>,
     mut on_done: impl FnMut(&Done, usize),
 ) -> Result<ClassSummary, ClassError> {
-    let entries =
-        submission::entries(&options.submissions).map_err(|source| ClassError::Submissions {
-            path: options.submissions.clone(),
-            source,
-        })?;
     for folder in [options.out.clone(), options.out.join("pages")] {
         std::fs::create_dir_all(&folder).map_err(|source| ClassError::Out {
             path: folder.clone(),
             source,
         })?;
     }
+    let entries =
+        submission::entries(&options.submissions, Some(&options.out)).map_err(|source| {
+            ClassError::Submissions {
+                path: options.submissions.clone(),
+                source,
+            }
+        })?;
     let total = entries.len();
     let queue = Arc::new(Mutex::new(VecDeque::from(entries)));
-    let (done_tx, done_rx) = mpsc::channel::<Result<Done, outputs::WriteError>>();
-    let isolate = options.grading.sandbox.is_bwrap();
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    let isolate = options.isolate_workers;
     for index in 0..options.jobs.clamp(1, total.max(1)) {
         let (queue, done_tx, options, stop) = (
             queue.clone(),
@@ -109,22 +118,24 @@ pub fn grade_class(
     }
     drop(done_tx);
     let mut rows = Vec::with_capacity(total);
-    let mut interrupted = false;
+    let mut unwritten = Vec::new();
     loop {
         match done_rx.recv_timeout(Duration::from_millis(100)) {
             Ok(done) => {
-                let done = done?;
                 on_done(&done, total);
+                if let Some(error) = &done.unwritten {
+                    unwritten.push(format!("{}: {error}", done.row.student()));
+                }
                 rows.push(done.row);
             }
-            Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => {
-                interrupted = true;
-                grade::watchdog::kill_children();
-                break;
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::SeqCst) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
+    }
+    let interrupted = stop.load(Ordering::SeqCst) && rows.len() < total;
+    if interrupted {
+        grade::watchdog::kill_children();
     }
     rows.sort_by(|a, b| a.student().cmp(b.student()));
     let checks = options.grading.selection().checks();
@@ -135,13 +146,14 @@ pub fn grade_class(
         rows,
         entries: total,
         interrupted,
+        unwritten,
     })
 }
 
 /// A worker: takes entries off the queue until it is empty or the run is stopped.
 fn work(
     queue: &Mutex<VecDeque<Entry>>,
-    done: &mpsc::Sender<Result<Done, outputs::WriteError>>,
+    done: &mpsc::Sender<Done>,
     options: &ClassOptions,
     stop: &AtomicBool,
     isolate: bool,
@@ -169,11 +181,23 @@ fn work(
         let Some(outcome) = outcome else {
             return;
         };
-        let sent = done.send(outcome.map(|(row, kept)| Done {
-            row,
-            kept,
-            took: begun.elapsed(),
-        }));
+        let sent = done.send(match outcome {
+            Ok((row, kept)) => Done {
+                row,
+                kept,
+                took: begun.elapsed(),
+                unwritten: None,
+            },
+            Err(error) => Done {
+                row: Row::Skipped {
+                    student: entry.student().to_owned(),
+                    why: format!("its report could not be written: {error}"),
+                },
+                kept: false,
+                took: begun.elapsed(),
+                unwritten: Some(error.to_string()),
+            },
+        });
         if sent.is_err() {
             return;
         }
@@ -201,7 +225,11 @@ async fn grade_entry(
         Entry::Folder { student, path } | Entry::Zip { student, path } => (student, path),
     };
     let grading = &options.grading;
-    let graded_with = grading.describe();
+    let graded_with = format!(
+        "{}; at most {:?} a student",
+        grading.describe(),
+        options.timeout
+    );
     let selection = grading.selection();
     let fingerprint = submission::fingerprint(entry);
     if let Ok(fingerprint) = &fingerprint {
@@ -215,8 +243,9 @@ async fn grade_entry(
         }
     }
     let begun = Instant::now();
+    // Named as a run folder: one that a killed grader leaves is removed by the next one.
     let unpacked = tempfile::Builder::new()
-        .prefix("session-lab-class-")
+        .prefix(&crate::target::run_folder_prefix())
         .tempdir();
     let root: Result<PathBuf, String> = match (entry, &unpacked) {
         (_, _) if isolation.is_some() => Err(format!(
@@ -238,9 +267,11 @@ async fn grade_entry(
             format!("cannot read the submission {}: {error}", path.display()),
             begun.elapsed(),
         ),
-        (Ok(root), Ok(_)) => {
+        (Ok(root), Ok(_)) => match grading.within(&root) {
+            Err(error) => Report::grader_error(selection, error, begun.elapsed()),
+            Ok(within) => {
             let completed: RefCell<Vec<CheckReport>> = RefCell::new(Vec::new());
-            let graded = grade::grade(grading.within(&root), |check| {
+            let graded = grade::grade(within, |check| {
                 completed.borrow_mut().push(check.clone());
             });
             match tokio::time::timeout(options.timeout, graded).await {
@@ -255,7 +286,8 @@ async fn grade_entry(
                     begun.elapsed(),
                 ),
             }
-        }
+            }
+        },
     }
     .contained_by(&grading.sandbox);
     if stop.load(Ordering::SeqCst) {

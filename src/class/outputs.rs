@@ -129,14 +129,55 @@ fn write(path: &Path, text: &str) -> Result<(), WriteError> {
     })
 }
 
-fn json_path(out: &Path, student: &str) -> PathBuf {
-    out.join(format!("{student}.json"))
+/// The name a student's files take: the id itself, or for an id too long for a file name its
+/// start and a hash of the whole (the outputs still show the whole id).
+fn stem(student: &str) -> String {
+    const LONGEST: usize = 180;
+    if student.len() <= LONGEST {
+        return student.to_owned();
+    }
+    let mut cut = LONGEST;
+    while !student.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    use sha2::Digest;
+    let hash = sha2::Sha256::digest(student.as_bytes());
+    format!(
+        "{}-{:02x}{:02x}{:02x}{:02x}",
+        &student[..cut],
+        hash[0],
+        hash[1],
+        hash[2],
+        hash[3]
+    )
 }
 
-/// The saved report of `student`, if there is a readable one.
+fn json_path(out: &Path, student: &str) -> PathBuf {
+    out.join(format!("{}.json", stem(student)))
+}
+
+fn text_path(out: &Path, student: &str) -> PathBuf {
+    out.join(format!("{}.txt", stem(student)))
+}
+
+/// The saved report of `student` when it is whole and what this grader wrote: its own
+/// student id, its score agreeing with its checks, a grading that ran (a grader error is
+/// tried again), and its text and page beside it. Anything else is graded again.
 pub fn load(out: &Path, student: &str) -> Option<SavedReport> {
     let text = std::fs::read_to_string(json_path(out, student)).ok()?;
-    serde_json::from_str(&text).ok()
+    let saved: SavedReport = serde_json::from_str(&text).ok()?;
+    let passed = saved
+        .checks
+        .iter()
+        .filter(|check| check.status == "passed")
+        .count();
+    let whole = saved.student == student
+        && saved.score == passed
+        && saved.score <= saved.max_score
+        && saved.error.is_none()
+        && text_path(out, student).is_file()
+        && page_path(out, student).is_file();
+    whole.then_some(saved)
 }
 
 /// Writes the student's JSON, text and HTML reports; returns the saved report.
@@ -158,7 +199,7 @@ pub fn save_student(
     let saved: SavedReport =
         serde_json::from_value(json.clone()).expect("a JSON report reads back");
     write(
-        &out.join(format!("{student}.txt")),
+        &text_path(out, student),
         &report::render(report, report::Format::Human),
     )?;
     write(&page_path(out, student), &student_page(&saved))?;
@@ -171,7 +212,7 @@ pub fn save_student(
 }
 
 fn page_path(out: &Path, student: &str) -> PathBuf {
-    out.join("pages").join(format!("{student}.html"))
+    out.join("pages").join(format!("{}.html", stem(student)))
 }
 
 /// `grades.csv`: a row per entry, sorted by student id: student, score, max_score, status,
@@ -237,7 +278,7 @@ pub fn escape(text: &str) -> String {
 fn href(student: &str) -> String {
     format!(
         "pages/{}.html",
-        percent_encoding::utf8_percent_encode(student, percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(&stem(student), percent_encoding::NON_ALPHANUMERIC)
     )
 }
 
@@ -450,5 +491,14 @@ mod tests {
         assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(spreadsheet_safe("alice"), "alice");
         assert_eq!(href("a b/<c>"), "pages/a%20b%2F%3Cc%3E.html");
+    }
+
+    #[test]
+    fn an_id_too_long_for_a_file_name_gets_a_short_distinct_stem() {
+        let long = "x".repeat(300);
+        let other = format!("{}y", "x".repeat(299));
+        assert!(stem(&long).len() < 200);
+        assert_ne!(stem(&long), stem(&other));
+        assert_eq!(stem("alice"), "alice");
     }
 }

@@ -35,16 +35,19 @@ impl Entry {
 }
 
 /// The entries of `folder`, sorted by student id; hidden names (`.DS_Store`, `.git`) are not
-/// students and are left out.
-pub fn entries(folder: &Path) -> std::io::Result<Vec<Entry>> {
+/// students and are left out, and so is `leave_out` (the results folder, when it is inside).
+/// Two entries with one id (`alice/` and `alice.zip`, or two names that differ only in bytes
+/// that are not UTF-8) are both skipped: neither can be told from the other.
+pub fn entries(folder: &Path, leave_out: Option<&Path>) -> std::io::Result<Vec<Entry>> {
+    let leave_out = leave_out.and_then(|path| path.canonicalize().ok());
     let mut entries = Vec::new();
     for item in std::fs::read_dir(folder)? {
         let item = item?;
         let name = item.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
+        let path = item.path();
+        if name.starts_with('.') || path.canonicalize().ok() == leave_out && leave_out.is_some() {
             continue;
         }
-        let path = item.path();
         // Not followed: a symlink in a class folder is not a submission.
         let kind = item.file_type()?;
         let entry = if kind.is_dir() {
@@ -70,6 +73,19 @@ pub fn entries(folder: &Path) -> std::io::Result<Vec<Entry>> {
         entries.push(entry);
     }
     entries.sort_by(|a, b| a.student().cmp(b.student()));
+    let ids: Vec<String> = entries.iter().map(|e| e.student().to_owned()).collect();
+    for (index, entry) in entries.iter_mut().enumerate() {
+        let twins = ids.iter().filter(|id| **id == ids[index]).count();
+        if twins > 1 {
+            *entry = Entry::Other {
+                student: ids[index].clone(),
+                why: format!(
+                    "{twins} entries are named {:?} (a folder and a .zip, or names that differ only in bytes that are not UTF-8): keep one",
+                    ids[index]
+                ),
+            };
+        }
+    }
     Ok(entries)
 }
 
@@ -173,7 +189,21 @@ pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
         path: path.to_owned(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(|e| read_error(e.into()))?;
+    let mut file = std::fs::File::open(path).map_err(|e| read_error(e.into()))?;
+    // Before the zip's index is read (it takes memory per entry): its size, and the entry
+    // count its end record states.
+    let size = file.metadata().map_err(|e| read_error(e.into()))?.len();
+    if size > limits.max_bytes {
+        return Err(UnzipError::TooManyBytes {
+            limit: limits.max_bytes,
+            name: "the zip itself".into(),
+        });
+    }
+    if stated_entries(&mut file).is_some_and(|count| count > limits.max_entries) {
+        return Err(UnzipError::TooManyEntries {
+            limit: limits.max_entries,
+        });
+    }
     let mut archive = zip::ZipArchive::new(file).map_err(read_error)?;
     if archive.len() as u64 > limits.max_entries {
         return Err(UnzipError::TooManyEntries {
@@ -244,6 +274,28 @@ pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
     })
 }
 
+/// The entry count a zip's end-of-central-directory record states (ZIP64's marker, 0xFFFF,
+/// counts as more than any cap), or `None` where there is no such record.
+fn stated_entries(file: &mut std::fs::File) -> Option<u64> {
+    use std::io::{Seek, SeekFrom};
+    const SIGNATURE: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
+    // The record is 22 bytes plus a comment of at most 64 KiB, at the end of the file.
+    let size = file.metadata().ok()?.len();
+    let tail_length = size.min(22 + 0xFFFF);
+    file.seek(SeekFrom::Start(size - tail_length)).ok()?;
+    let mut tail = Vec::new();
+    file.take(tail_length).read_to_end(&mut tail).ok()?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    let at = tail.windows(4).rposition(|window| window == SIGNATURE)?;
+    let count = tail.get(at + 10..at + 12)?;
+    let count = u16::from_le_bytes([count[0], count[1]]);
+    Some(if count == u16::MAX {
+        u64::MAX
+    } else {
+        u64::from(count)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,6 +345,45 @@ mod tests {
         let into = tempfile::tempdir().unwrap();
         let error = unzip(file.path(), into.path()).unwrap_err();
         assert!(matches!(error, UnzipError::TooManyBytes { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_zip_that_states_too_many_entries_is_refused_before_its_index_is_read() {
+        let files: Vec<(String, &[u8])> = (0..10_001)
+            .map(|i| (format!("f{i}"), b"".as_slice()))
+            .collect();
+        let named: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), *bytes))
+            .collect();
+        let zip = zip_of(&named);
+        let into = tempfile::tempdir().unwrap();
+        let error = unzip(zip.path(), into.path()).unwrap_err();
+        assert!(
+            matches!(error, UnzipError::TooManyEntries { .. }),
+            "{error}"
+        );
+        assert_eq!(
+            std::fs::read_dir(into.path()).unwrap().count(),
+            0,
+            "nothing unpacked"
+        );
+    }
+
+    #[test]
+    fn two_entries_with_one_id_are_both_skipped() {
+        let class = tempfile::tempdir().unwrap();
+        std::fs::create_dir(class.path().join("alice")).unwrap();
+        std::fs::write(class.path().join("alice.zip"), b"").unwrap();
+        std::fs::create_dir(class.path().join("bob")).unwrap();
+        let entries = entries(class.path(), None).unwrap();
+        let skipped: Vec<&str> = entries
+            .iter()
+            .filter(|entry| matches!(entry, Entry::Other { .. }))
+            .map(Entry::student)
+            .collect();
+        assert_eq!(skipped, ["alice", "alice"]);
+        assert_eq!(entries.len(), 3);
     }
 
     #[test]

@@ -26,42 +26,69 @@ pub struct GradeOptions {
 }
 
 impl GradeOptions {
-    /// The same grading for the submission in `root`: the server's and the client's folders,
-    /// relative ones, are taken inside it.
-    pub fn within(&self, root: &std::path::Path) -> Self {
+    /// The same grading for the submission in `root`: the server's and the client's folders
+    /// are taken inside it, and must stay inside it: a folder that is a symlink out of the
+    /// submission (to another student's, or to the host's files) is refused.
+    pub fn within(&self, root: &std::path::Path) -> Result<Self, String> {
+        let inside = |dir: &std::path::Path| -> Result<std::path::PathBuf, String> {
+            let joined = root.join(dir);
+            let (Ok(root), Ok(resolved)) = (root.canonicalize(), joined.canonicalize()) else {
+                return Ok(joined);
+            };
+            if resolved.starts_with(&root) {
+                Ok(joined)
+            } else {
+                Err(format!(
+                    "`{}` in the submission leads outside it (a symlink?): the folder graded must be the submission's own",
+                    dir.display()
+                ))
+            }
+        };
         let mut options = self.clone();
         if let Some(server) = &mut options.server {
-            server.dir = root.join(&server.dir);
+            server.dir = inside(&server.dir)?;
         }
         if let Some(client) = &mut options.client {
-            client.dir = root.join(&client.dir);
+            client.dir = inside(&client.dir)?;
         }
-        options
+        Ok(options)
     }
 
-    /// What is graded and how, in one line: the stages, the commands and their folders, the
-    /// account and the sandbox. Two gradings that print the same line judge the same way.
+    /// What is graded and how, in one line: the stages, the commands, their folders and time
+    /// limits, the account (the password as a short hash), the sandbox and its limits, and the
+    /// grader's version. Two gradings that print the same line judge the same way.
     pub fn describe(&self) -> String {
-        let command = |words: &[String], dir: &std::path::Path| {
-            format!("`{}` in {}", words.join(" "), dir.display())
-        };
-        let mut text = report::stages_label(self.stages);
+        use sha2::Digest;
+        let mut text = format!(
+            "session-lab {}; {}",
+            env!("CARGO_PKG_VERSION"),
+            report::stages_label(self.stages)
+        );
         if let Some(server) = &self.server {
             text.push_str(&format!(
-                "; server {}",
-                command(&server.command, &server.dir)
+                "; server `{}` in {} (start within {:?})",
+                server.command.join(" "),
+                server.dir.display(),
+                server.start_timeout
             ));
         }
         if let Some(client) = &self.client {
             text.push_str(&format!(
-                "; client {}",
-                command(&client.command, &client.dir)
+                "; client `{}` in {} ({:?} a run)",
+                client.command.join(" "),
+                client.dir.display(),
+                client.run_timeout
             ));
         }
+        let password = sha2::Sha256::digest(self.credentials.password.as_bytes());
         text.push_str(&format!(
-            "; as {}; sandbox {}",
+            "; as {} (password sha256 {:02x}{:02x}{:02x}{:02x}…); {}",
             self.credentials.username,
-            self.sandbox.label()
+            password[0],
+            password[1],
+            password[2],
+            password[3],
+            self.sandbox.describe()
         ));
         text
     }

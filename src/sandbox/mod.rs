@@ -174,6 +174,25 @@ impl Sandbox {
         if self.bwrap { "bwrap" } else { "none" }
     }
 
+    /// Everything about it that can change a verdict, in one line: the sandbox, its limits and
+    /// the names of the extra environment variables (not their values, which may be secrets).
+    pub fn describe(&self) -> String {
+        let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
+        format!(
+            "sandbox {} ({} processes, {} MiB data, {} MiB files, {} s CPU{})",
+            self.label(),
+            self.limits.processes,
+            self.limits.memory >> 20,
+            self.limits.file_size >> 20,
+            self.limits.cpu_seconds,
+            if names.is_empty() {
+                String::new()
+            } else {
+                format!("; env {}", names.join(", "))
+            }
+        )
+    }
+
     /// Why `--sandbox auto` runs without one, when it does.
     pub fn fallback_reason(&self) -> Option<&str> {
         self.fallback_reason.as_deref()

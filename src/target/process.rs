@@ -32,6 +32,12 @@ const OUTPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// folders of a grader that was killed from those of one still running.
 const RUN_FOLDER_PREFIX: &str = "session-lab-run-";
 
+/// The start of the name of a folder this grader makes for a run: one that a killed grader
+/// leaves behind is removed by the next ([`remove_stale_run_folders`]).
+pub fn run_folder_prefix() -> String {
+    format!("{RUN_FOLDER_PREFIX}{}-", std::process::id())
+}
+
 /// Removes the run folders that graders killed before they could clean up left behind.
 pub fn remove_stale_run_folders() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
@@ -74,7 +80,7 @@ impl RunFolder {
         };
         check_submission_dir(dir)?;
         let work = tempfile::Builder::new()
-            .prefix(&format!("{RUN_FOLDER_PREFIX}{}-", std::process::id()))
+            .prefix(&run_folder_prefix())
             .tempdir()
             .map_err(|e| setup("create a scratch directory", e))?;
         let scratch = sandbox
