@@ -18,6 +18,11 @@ pub enum Format {
     GithubClassroom,
 }
 
+/// `text` with its lines after the first indented by `width`, to stay under their label.
+fn indented(text: &str, width: usize) -> String {
+    text.replace('\n', &format!("\n{}", " ".repeat(width)))
+}
+
 /// Whose output a check's failure shows: the cookie client's in stage 5, else the server's.
 fn program(check: &CheckReport) -> &'static str {
     if check.stage == crate::checks::CLIENT_STAGE {
@@ -101,12 +106,12 @@ pub fn human_summary(report: &Report) -> String {
     for check in failures {
         let failure = check.failure.clone().unwrap_or_default();
         let _ = writeln!(out, "\n{FAILED}✗ {}{FAILED:#}: {}", check.id, check.title);
-        let _ = writeln!(out, "  {}", failure.message);
+        let _ = writeln!(out, "  {}", indented(&failure.message, 2));
         if let Some(expected) = &failure.expected {
-            let _ = writeln!(out, "  expected: {expected}");
+            let _ = writeln!(out, "  expected: {}", indented(expected, 12));
         }
         if let Some(actual) = &failure.actual {
-            let _ = writeln!(out, "  actual:   {actual}");
+            let _ = writeln!(out, "  actual:   {}", indented(actual, 12));
         }
         let _ = writeln!(out, "  hint:     {}", check.hint);
         if let Some(tail) = &check.output_tail {
