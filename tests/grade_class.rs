@@ -69,16 +69,25 @@ fn zip_folder(folder: &Path, zip: &Path) {
     std::fs::remove_dir_all(folder).unwrap();
 }
 
+/// `grade-class CLASS --out OUT OPTIONS -- python3 server.py {port} EXTRA…`.
+fn class_command(class: &Path, out: &Path, options: &[&str], extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .arg("grade-class")
+        .arg(class)
+        .arg("--out")
+        .arg(out)
+        .args(options)
+        .args(["--", "python3", "server.py", "{port}"])
+        .args(extra);
+    command
+}
+
 fn grade_class(class: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut options = vec!["--stage", "4", "--jobs", "4"];
+    options.extend(extra);
     support::run_within(
-        Command::new(BIN)
-            .arg("grade-class")
-            .arg(class)
-            .arg("--out")
-            .arg(out)
-            .args(["--stage", "4", "--jobs", "4"])
-            .args(extra)
-            .args(["--", "python3", "server.py", "{port}"]),
+        &mut class_command(class, out, &options, &[]),
         Duration::from_secs(300),
     )
 }
@@ -361,20 +370,6 @@ fn the_overview_loads_in_a_browser_with_a_row_per_student_and_sorts() {
     }
 }
 
-/// The pids of processes whose command line holds `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(marker))
-                && support::alive(*pid)
-        })
-        .collect()
-}
-
 #[test]
 fn ctrl_c_keeps_the_finished_reports_leaves_no_process_and_the_next_run_grades_the_rest() {
     let class = tempfile::tempdir().unwrap();
@@ -393,28 +388,20 @@ fn ctrl_c_keeps_the_finished_reports_leaves_no_process_and_the_next_run_grades_t
         )
         .unwrap();
     }
-    let mut child = Command::new(BIN)
-        .arg("grade-class")
-        .arg(class.path())
-        .arg("--out")
-        .arg(out.path())
-        .args([
-            "--stage",
-            "1",
-            "--jobs",
-            "2",
-            "--sandbox",
-            "none",
-            "--timeout",
-            "3",
-        ])
-        .args(["--", "python3", "server.py", "{port}", &marker])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let options = ["--stage", "1", "--sandbox", "none", "--timeout", "3"];
+    let mut child = class_command(
+        class.path(),
+        out.path(),
+        &[&options[..], &["--jobs", "2"]].concat(),
+        &[&marker],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let begun = Instant::now();
-    while !out.path().join("a-quick.json").exists() || processes_with(&marker).is_empty() {
+    while !out.path().join("a-quick.json").exists() || support::processes_named(&marker).is_empty()
+    {
         assert!(begun.elapsed() < Duration::from_secs(60), "nothing started");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -437,7 +424,7 @@ fn ctrl_c_keeps_the_finished_reports_leaves_no_process_and_the_next_run_grades_t
     assert_eq!(status.code(), Some(130));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        processes_with(&marker),
+        support::processes_named(&marker),
         Vec::<u32>::new(),
         "a process was left"
     );
@@ -452,22 +439,12 @@ fn ctrl_c_keeps_the_finished_reports_leaves_no_process_and_the_next_run_grades_t
 
     // Resumed, with a short limit: a-quick is kept, the others are graded (and time out).
     let output = support::run_within(
-        Command::new(BIN)
-            .arg("grade-class")
-            .arg(class.path())
-            .arg("--out")
-            .arg(out.path())
-            .args([
-                "--stage",
-                "1",
-                "--jobs",
-                "3",
-                "--sandbox",
-                "none",
-                "--timeout",
-                "3",
-            ])
-            .args(["--", "python3", "server.py", "{port}", &marker]),
+        &mut class_command(
+            class.path(),
+            out.path(),
+            &[&options[..], &["--jobs", "3"]].concat(),
+            &[&marker],
+        ),
         Duration::from_secs(120),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -495,7 +472,7 @@ fn ctrl_c_keeps_the_finished_reports_leaves_no_process_and_the_next_run_grades_t
     }
     assert!(csv.contains("timed-out"), "{csv}");
     assert_eq!(
-        processes_with(&marker),
+        support::processes_named(&marker),
         Vec::<u32>::new(),
         "a process was left"
     );
@@ -691,13 +668,12 @@ fn awkward_entries_are_contained_and_the_class_still_gets_its_outputs() {
     let out = class.path().join("results");
 
     let output = support::run_within(
-        Command::new(BIN)
-            .arg("grade-class")
-            .arg(class.path())
-            .arg("--out")
-            .arg(&out)
-            .args(["--stage", "1", "--sandbox", "none", "--dir", "src"])
-            .args(["--", "python3", "server.py", "{port}"]),
+        &mut class_command(
+            class.path(),
+            &out,
+            &["--stage", "1", "--sandbox", "none", "--dir", "src"],
+            &[],
+        ),
         Duration::from_secs(120),
     );
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -9,7 +9,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::alive;
+use support::processes_named;
 
 const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
 
@@ -56,21 +56,6 @@ fn grade(options: &[&str], dir: &Path, command: &[&str]) -> (Output, serde_json:
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or(serde_json::Value::Null);
     (output, json)
-}
-
-/// The pids of processes whose name or command line holds `marker`.
-fn processes_named(marker: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            let read =
-                |file: &str| std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
-            let holds = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).contains(marker);
-            alive(*pid) && (holds(read("comm")) || holds(read("cmdline")))
-        })
-        .collect()
 }
 
 fn marker(what: &str) -> String {

@@ -247,6 +247,16 @@ mod login {
         request.send().await.unwrap()
     }
 
+    async fn log_out(server: &Reference, sid: &str) -> reqwest::Response {
+        server
+            .client
+            .post(server.url("/logout"))
+            .header("cookie", format!("sid={sid}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn get_home(server: &Reference, sid: &str) -> reqwest::Response {
         server
             .client
@@ -310,13 +320,7 @@ mod login {
             "the login was lost"
         );
 
-        let logout = server
-            .client
-            .post(server.url("/logout"))
-            .header("cookie", format!("sid={sid}"))
-            .send()
-            .await
-            .unwrap();
+        let logout = log_out(&server, &sid).await;
         assert_eq!(logout.status(), StatusCode::SEE_OTHER);
         server.kill().await;
         server.restart_after_stop().await;
@@ -497,13 +501,7 @@ mod login {
     async fn a_replayed_cookie_is_refused_after_logout_even_across_a_restart() {
         let mut server = Reference::start(|_| {}).await;
         let sid = session_id(&log_in(&server, &ALICE, None).await);
-        let logout = server
-            .client
-            .post(server.url("/logout"))
-            .header("cookie", format!("sid={sid}"))
-            .send()
-            .await
-            .unwrap();
+        let logout = log_out(&server, &sid).await;
         assert_eq!(logout.status(), StatusCode::SEE_OTHER);
         assert!(
             logout.headers()["set-cookie"]

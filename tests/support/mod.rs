@@ -88,3 +88,19 @@ pub fn ids_with(
         .map(|check| check.id)
         .collect()
 }
+
+/// The pids of processes whose name or command line holds `marker`.
+#[allow(dead_code)] // not every test file that shares this module looks for processes
+pub fn processes_named(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let read =
+                |file: &str| std::fs::read(format!("/proc/{pid}/{file}")).unwrap_or_default();
+            let holds = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).contains(marker);
+            alive(*pid) && (holds(read("comm")) || holds(read("cmdline")))
+        })
+        .collect()
+}
