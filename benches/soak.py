@@ -7,7 +7,9 @@ that is measured. Gradings run --jobs at a time, as an instructor's CI would, so
 busy the way it is in real use.
 
 Usage: python3 benches/soak.py [--runs 300] [--jobs 2] [--stage 4] [--fixture NAME …]
-Needs: cargo (builds the release binary), python3 with flask, node.
+The fixtures are the correct servers (stages 1 to --stage) and the correct stage-5 cookie
+clients (`client-NAME`, graded alone with --only 5).
+Needs: cargo (builds the release binary), python3 with flask and requests, node, curl.
 """
 import argparse
 import collections
@@ -22,6 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SESSION_LAB = os.path.join(ROOT, "target", "release", "session-lab")
 SUBMISSIONS = os.path.join(ROOT, "tests", "fixtures", "submissions")
+CLIENTS = os.path.join(ROOT, "tests", "fixtures", "clients")
 
 # Each correct fixture and the command that starts it, as tests/grader.rs grades them.
 FIXTURES = {
@@ -29,17 +32,27 @@ FIXTURES = {
     "keep-alive": ["python3", "server.py"],
     "flask": ["python3", "app.py", "{port}"],
     "node": ["node", "server.js", "{port}"],
+    # Cookie clients, as tests/grade_client.rs grades them.
+    "client-requests": "python3 client.py {url}",
+    "client-urllib": "python3 client.py {url}",
+    "client-curl": "./client.sh {url}",
+    "client-handmade": "python3 client.py {url}",
+    "client-node-fetch": "node client.js {url}",
 }
 
 
 def grade(fixture, stage):
     """One grading; returns (fixture, the ids of the checks that did not pass, seconds, notes)."""
+    if fixture.startswith("client-"):
+        what = ["--only", "5", "--client", FIXTURES[fixture],
+                "--dir", os.path.join(CLIENTS, fixture.removeprefix("client-"))]
+    else:
+        what = ["--stage", str(stage), "--dir", os.path.join(SUBMISSIONS, fixture), "--",
+                *FIXTURES[fixture]]
     with tempfile.NamedTemporaryFile(suffix=".json") as report:
         begun = time.monotonic()
         subprocess.run(
-            [SESSION_LAB, "grade", "--stage", str(stage), "--format", "json",
-             "--output", report.name, "--dir", os.path.join(SUBMISSIONS, fixture), "--",
-             *FIXTURES[fixture]],
+            [SESSION_LAB, "grade", "--format", "json", "--output", report.name, *what],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=300)
         took = time.monotonic() - begun
         with open(report.name) as f:
@@ -84,7 +97,7 @@ def main():
           f" {args.jobs} at a time")
     for fixture in fixtures:
         times = sorted(seconds[fixture])
-        print(f"  {fixture:<11} {args.runs} gradings: {wrong[fixture]} wrong verdicts,"
+        print(f"  {fixture:<18} {args.runs} gradings: {wrong[fixture]} wrong verdicts,"
               f" {notes[fixture]} with a note; median {times[len(times) // 2]:.2f} s,"
               f" max {times[-1]:.2f} s")
     total = sum(wrong.values())
