@@ -93,8 +93,8 @@ def main():
             if done % 50 == 0:
                 print(f"{done}/{len(jobs)} gradings, {sum(wrong.values())} wrong", flush=True)
 
-    print(f"\n{len(jobs)} gradings of stages 1-{args.stage} in {time.monotonic() - begun:.0f} s,"
-          f" {args.jobs} at a time")
+    print(f"\n{len(jobs)} gradings (servers: stages 1-{args.stage}; clients: stage 5) in"
+          f" {time.monotonic() - begun:.0f} s, {args.jobs} at a time")
     for fixture in fixtures:
         times = sorted(seconds[fixture])
         print(f"  {fixture:<18} {args.runs} gradings: {wrong[fixture]} wrong verdicts,"
