@@ -73,6 +73,10 @@ struct ServeArgs {
     /// lines (what a browser's developer tools show).
     #[arg(long)]
     show_headers: bool,
+    /// Connections served at once; one more is answered 503 and closed. It is lowered to fit
+    /// the open-file limit (whose soft value is raised to the hard one at start).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_connections: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -364,6 +368,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.session_idle = args.session_idle;
     config.secure_cookies = args.secure;
     config.show_headers = args.show_headers;
+    config.max_connections = args
+        .max_connections
+        .min(connections_the_open_file_limit_allows());
     if let Some(path) = &args.users {
         config.users = Users::from_file(path)?;
     }
@@ -383,6 +390,22 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     })
+}
+
+/// Raises the soft open-file limit to the hard one, and says how many connections fit in it
+/// with room for the state file, the logs and the runtime's own descriptors.
+fn connections_the_open_file_limit_allows() -> usize {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const SPARE: u64 = 64;
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return usize::MAX;
+    };
+    let limit = if setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        hard
+    } else {
+        soft
+    };
+    usize::try_from(limit.saturating_sub(SPARE).max(1)).unwrap_or(usize::MAX)
 }
 
 /// Installs the SIGINT and SIGTERM handlers now; the future resolves at the first signal.

@@ -118,6 +118,25 @@ async fn a_malformed_request_gets_400_not_a_dropped_connection() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 
+/// A connection beyond the cap is answered 503 and closed at once, while the others are served.
+#[tokio::test]
+async fn a_connection_beyond_the_cap_is_refused_cleanly() {
+    let server = Reference::start(|config| config.max_connections = 2).await;
+    let _idle = [
+        tokio::net::TcpStream::connect(server.config.addr)
+            .await
+            .unwrap(),
+        tokio::net::TcpStream::connect(server.config.addr)
+            .await
+            .unwrap(),
+    ];
+    // The server takes the connections in order: give it a moment to hold the first two.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answer = server.raw(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 1"), "{answer}");
+}
+
 /// RFC 9112 §3.2: exactly one Host in HTTP/1.1; none is fine in HTTP/1.0.
 #[rstest::rstest]
 #[case::http11_without_host(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n".as_slice(), "400")]
@@ -297,6 +316,74 @@ mod login {
             .unwrap();
         assert_eq!(reply.status(), StatusCode::OK);
         assert!(reply.text().await.unwrap().contains("alice"));
+    }
+
+    /// A body sent too slowly is cut at the request deadline with 408, not held for ever.
+    #[tokio::test]
+    async fn a_login_body_that_trickles_in_is_cut_at_the_deadline() {
+        let server =
+            Reference::start(|config| config.request_deadline = Duration::from_millis(300)).await;
+        let mut stream = tokio::net::TcpStream::connect(server.config.addr)
+            .await
+            .unwrap();
+        stream
+            .write_all(b"POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nusername=al")
+            .await
+            .unwrap();
+        let begun = std::time::Instant::now();
+        let mut answer = vec![0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+            .await
+            .expect("an answer before the client finished")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer[..read]);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(
+            begun.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            begun.elapsed()
+        );
+    }
+
+    /// A flood of logins runs at most `at_once` password checks and queues `waiting` more; the
+    /// rest are turned away at once with 503 and Retry-After, and a login after the flood works.
+    #[tokio::test]
+    async fn a_login_flood_is_bounded_and_turned_away_with_503() {
+        let server = Reference::start(|config| {
+            config.login_checks = session_lab::server::LoginChecks {
+                at_once: 1,
+                waiting: 1,
+            }
+        })
+        .await;
+        let attempts = (0..16).map(|_| {
+            log_in(
+                &server,
+                &[("username", "alice"), ("password", "wrong")],
+                None,
+            )
+        });
+        let replies = futures_util::future::join_all(attempts).await;
+        let statuses: Vec<StatusCode> = replies.iter().map(|reply| reply.status()).collect();
+        let busy: Vec<&reqwest::Response> = replies
+            .iter()
+            .filter(|reply| reply.status() == StatusCode::SERVICE_UNAVAILABLE)
+            .collect();
+        assert!(!busy.is_empty(), "{statuses:?}");
+        assert!(
+            statuses.iter().all(|status| [
+                StatusCode::UNAUTHORIZED,
+                StatusCode::SERVICE_UNAVAILABLE
+            ]
+            .contains(status)),
+            "{statuses:?}"
+        );
+        assert!(
+            busy.iter()
+                .all(|reply| reply.headers()["retry-after"] == "1")
+        );
+        let login = log_in(&server, &ALICE, None).await;
+        assert_eq!(login.status(), StatusCode::SEE_OTHER);
     }
 
     /// A login and a logout are saved before they are answered: a SIGKILL right after either,

@@ -34,6 +34,10 @@ pub struct App {
     pub(super) clock: Arc<dyn Clock>,
     #[cfg(feature = "stage2")]
     pub(super) durability: super::persistence::Durability,
+    #[cfg(feature = "stage3")]
+    pub(super) password_checks: login::PasswordChecks,
+    #[cfg(feature = "stage3")]
+    pub(super) request_deadline: std::time::Duration,
 }
 
 impl App {
@@ -61,6 +65,10 @@ impl App {
             clock: config.clock.clone(),
             #[cfg(feature = "stage2")]
             durability: super::persistence::Durability::default(),
+            #[cfg(feature = "stage3")]
+            password_checks: login::PasswordChecks::new(config.login_checks),
+            #[cfg(feature = "stage3")]
+            request_deadline: config.request_deadline,
         }
     }
 

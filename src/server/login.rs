@@ -7,7 +7,7 @@ use super::respond::{self, Body};
 use cookie::{Cookie, SameSite};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode;
 
@@ -73,10 +73,16 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         );
     }
     let previous_sessions = session_cookies(request.headers());
-    let body = match Limited::new(request.into_body(), MAX_BODY_BYTES as usize)
-        .collect()
-        .await
-    {
+    // The whole body within the deadline: a client that sends it a byte at a time must not
+    // hold the connection (and a file descriptor) for ever.
+    let body = Limited::new(request.into_body(), MAX_BODY_BYTES as usize).collect();
+    let Ok(body) = tokio::time::timeout(app.request_deadline, body).await else {
+        return respond::problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request body did not arrive in time.",
+        );
+    };
+    let body = match body {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
             return respond::problem(
@@ -109,9 +115,19 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
 
     let users = app.users.clone();
     let user = username.clone();
-    let accepted = tokio::task::spawn_blocking(move || users.verify(&user, &password))
+    let Some(accepted) = app
+        .password_checks
+        .run(move || users.verify(&user, &password))
         .await
-        .unwrap_or(false);
+    else {
+        let mut busy = respond::html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::login(next.as_deref(), Some(BUSY)),
+        );
+        busy.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return busy;
+    };
     if !accepted {
         return respond::html(
             StatusCode::UNAUTHORIZED,
@@ -158,6 +174,61 @@ pub fn session_set_cookie(id: &str, secure: bool) -> Cookie<'static> {
         .path("/")
         .secure(secure)
         .build()
+}
+
+/// What the login page says when too many logins are being checked already.
+const BUSY: &str = "The server is checking many logins at the moment: try again in a second.";
+
+/// The password checks of the server: argon2 takes 19 MiB and tens of milliseconds each, so
+/// they run one per core on the blocking pool, a few more logins wait their turn, and a login
+/// beyond that is turned away at once instead of piling up memory and latency.
+#[derive(Debug)]
+pub struct PasswordChecks {
+    running: tokio::sync::Semaphore,
+    /// Logins holding or waiting for a permit.
+    admitted: std::sync::atomic::AtomicUsize,
+    limit: usize,
+}
+
+impl PasswordChecks {
+    pub fn new(checks: super::LoginChecks) -> Self {
+        let at_once = checks.at_once.max(1);
+        Self {
+            running: tokio::sync::Semaphore::new(at_once),
+            admitted: std::sync::atomic::AtomicUsize::new(0),
+            limit: at_once + checks.waiting,
+        }
+    }
+
+    /// Runs `check` on the blocking pool when its turn comes; `None` when too many logins are
+    /// ahead of it.
+    async fn run(&self, check: impl FnOnce() -> bool + Send + 'static) -> Option<bool> {
+        let _admitted = Admitted::enter(&self.admitted, self.limit)?;
+        let _permit = self.running.acquire().await;
+        Some(tokio::task::spawn_blocking(check).await.unwrap_or(false))
+    }
+}
+
+/// A login counted as holding or waiting for a check, until dropped: also when the client
+/// goes away while it waits, and the request is dropped with it.
+struct Admitted<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl<'a> Admitted<'a> {
+    fn enter(count: &'a std::sync::atomic::AtomicUsize, limit: usize) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |admitted| {
+                (admitted < limit).then_some(admitted + 1)
+            })
+            .ok()
+            .map(|_| Self(count))
+    }
+}
+
+impl Drop for Admitted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 fn set_cookie(response: &mut Response<Body>, cookie: Cookie<'_>) {

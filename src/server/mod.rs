@@ -74,6 +74,33 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Print each exchange's request line, `Cookie`, status and `Set-Cookie` on stdout.
     pub show_headers: bool,
+    /// Password checks (argon2, 19 MiB and tens of milliseconds each) at once, and how many
+    /// more may wait; a login beyond both is answered 503 at once (stage 3).
+    pub login_checks: LoginChecks,
+    /// How long a request may take to arrive whole, head and body: a client that sends it
+    /// slower is answered 408 and its connection closed.
+    pub request_deadline: Duration,
+    /// Connections served at once; one beyond is answered 503 and closed.
+    pub max_connections: usize,
+}
+
+/// How many password checks run at once, and how many logins may wait for one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginChecks {
+    pub at_once: usize,
+    pub waiting: usize,
+}
+
+impl Default for LoginChecks {
+    /// One check per core (argon2 is CPU-bound), and a short queue: a flood of logins then
+    /// costs a few dozen MiB and a little CPU, never the machine.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            at_once: cores,
+            waiting: 4 * cores,
+        }
+    }
 }
 
 impl fmt::Debug for dyn Store {
@@ -94,6 +121,9 @@ impl Config {
             clock: Arc::new(SystemClock),
             shutdown_grace: Duration::from_secs(3),
             show_headers: false,
+            login_checks: LoginChecks::default(),
+            request_deadline: Duration::from_secs(10),
+            max_connections: 1000,
         }
     }
 }
@@ -159,6 +189,7 @@ pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
         stop_rx,
         config.shutdown_grace,
         config.show_headers,
+        config.max_connections,
     ));
     #[cfg(feature = "stage2")]
     let persistence =
@@ -208,13 +239,24 @@ impl RunningServer {
     }
 }
 
+/// What a connection beyond [`Config::max_connections`] is told before it is closed.
+fn too_many_connections() -> String {
+    const BODY: &str = "Too many connections: try again in a second.\n";
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    )
+}
+
 async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
     show_headers: bool,
+    max_connections: usize,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     // Owning the connections here means aborting this task (a kill) aborts them all.
     let mut connections = JoinSet::new();
@@ -235,6 +277,24 @@ async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    // Refused cleanly, and at once: it holds no slot and no timer.
+                    connections.spawn(async move {
+                        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                        let mut stream = stream;
+                        let refuse = async {
+                            stream.write_all(too_many_connections().as_bytes()).await?;
+                            stream.shutdown().await?;
+                            // Read what the client sent meanwhile: closing a socket with
+                            // unread data resets it, and the client would lose the answer.
+                            let mut sink = [0u8; 4096];
+                            while stream.read(&mut sink).await? > 0 {}
+                            Ok::<_, std::io::Error>(())
+                        };
+                        let _ = tokio::time::timeout(Duration::from_secs(1), refuse).await;
+                    });
+                    continue;
+                };
                 let app = app.clone();
                 let service = service_fn(move |request| {
                     let app = app.clone();
@@ -252,6 +312,7 @@ async fn serve(
                     if let Err(error) = connection.await {
                         tracing::debug!(%error, "connection ended with an error");
                     }
+                    drop(slot);
                 });
                 while connections.try_join_next().is_some() {}
             }
