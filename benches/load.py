@@ -86,10 +86,15 @@ class Servers:
 
 def log_in(port, cookie_name):
     """Logs alice in and returns the session cookie as `name=value`."""
+    # The reference refuses a login form without its CSRF token, which must equal the csrf
+    # cookie: any value will do when the request carries both.
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/login",
-        data=b"username=alice&password=wonderland",
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        data=b"username=alice&password=wonderland&csrf=load",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": "csrf=load",
+        },
     )
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):

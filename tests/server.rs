@@ -254,23 +254,40 @@ mod login {
     use rstest::rstest;
     use session_lab::clock::{Clock, FrozenClock};
 
+    /// A form POST as a page of the server sends it: with the CSRF token in a field and in
+    /// its cookie (the server checks that they match), and `cookie` besides.
+    pub(super) fn post_form(
+        server: &Reference,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut fields = form.to_vec();
+        fields.push(("csrf", "test-token"));
+        let cookies = match cookie {
+            Some(cookie) => format!("{cookie}; csrf=test-token"),
+            None => "csrf=test-token".to_owned(),
+        };
+        server
+            .client
+            .post(server.url(path))
+            .form(&fields)
+            .header("cookie", cookies)
+    }
+
     async fn log_in(
         server: &Reference,
         form: &[(&str, &str)],
         cookie: Option<&str>,
     ) -> reqwest::Response {
-        let mut request = server.client.post(server.url("/login")).form(form);
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.unwrap()
+        post_form(server, "/login", form, cookie)
+            .send()
+            .await
+            .unwrap()
     }
 
     async fn log_out(server: &Reference, sid: &str) -> reqwest::Response {
-        server
-            .client
-            .post(server.url("/logout"))
-            .header("cookie", format!("sid={sid}"))
+        post_form(server, "/logout", &[], Some(&format!("sid={sid}")))
             .send()
             .await
             .unwrap()
@@ -342,6 +359,88 @@ mod login {
             begun.elapsed() < Duration::from_secs(3),
             "{:?}",
             begun.elapsed()
+        );
+    }
+
+    /// The login and logout forms carry a token that must match the `csrf` cookie (SameSite
+    /// Strict, so another site's POST carries none), and another Origin is refused outright.
+    #[tokio::test]
+    async fn forms_from_elsewhere_are_refused_with_403() {
+        let server = Reference::start(|_| {}).await;
+        let page = server.get("/login").await;
+        let set_cookie = page.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            set_cookie.starts_with("csrf=")
+                && set_cookie.contains("SameSite=Strict")
+                && set_cookie.contains("HttpOnly"),
+            "{set_cookie}"
+        );
+        let token = set_cookie["csrf=".len()..]
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains(&format!(r#"name="csrf" value="{token}""#))
+        );
+
+        let forged = server
+            .client
+            .post(server.url("/login"))
+            .form(&ALICE)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            forged.status(),
+            StatusCode::FORBIDDEN,
+            "no token, no cookie"
+        );
+        let wrong = log_in(
+            &server,
+            &[
+                ("username", "alice"),
+                ("password", "wonderland"),
+                ("csrf", "x"),
+            ],
+            None,
+        )
+        .await;
+        assert_eq!(
+            wrong.status(),
+            StatusCode::FORBIDDEN,
+            "a token that is not the cookie's (the form's first csrf field counts)"
+        );
+        let other_origin = post_form(&server, "/login", &ALICE, None)
+            .header("origin", "http://127.0.0.1:1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other_origin.status(), StatusCode::FORBIDDEN);
+        let same_origin = post_form(&server, "/login", &ALICE, None)
+            .header("origin", format!("http://{}", server.config.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(same_origin.status(), StatusCode::SEE_OTHER);
+
+        let sid = session_id(&same_origin);
+        let forged_logout = server
+            .client
+            .post(server.url("/logout"))
+            .form(&[("csrf", "guess")])
+            .header("cookie", format!("sid={sid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged_logout.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::OK,
+            "still logged in"
         );
     }
 
@@ -491,7 +590,7 @@ mod login {
 
     #[rstest]
     #[case::invalid_utf8("application/x-www-form-urlencoded", b"username=%FF&password=x".to_vec(), StatusCode::BAD_REQUEST)]
-    #[case::missing_password("application/x-www-form-urlencoded", b"username=alice".to_vec(), StatusCode::BAD_REQUEST)]
+    #[case::missing_password("application/x-www-form-urlencoded", b"username=alice&csrf=t".to_vec(), StatusCode::BAD_REQUEST)]
     #[case::json("application/json", br#"{"username":"alice"}"#.to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE)]
     #[tokio::test]
     async fn a_bad_login_body_is_a_4xx(
@@ -504,6 +603,7 @@ mod login {
             .client
             .post(server.url("/login"))
             .header("content-type", content_type)
+            .header("cookie", "csrf=t")
             .body(body)
             .send()
             .await
@@ -665,13 +765,15 @@ mod model {
 
     /// The server's count, read by a throwaway login (two requests: the login and the page).
     async fn observe_hits(server: &Reference) -> u64 {
-        let login = server
-            .client
-            .post(server.url("/login"))
-            .form(&[("username", "alice"), ("password", "wonderland")])
-            .send()
-            .await
-            .unwrap();
+        let login = super::login::post_form(
+            server,
+            "/login",
+            &[("username", "alice"), ("password", "wonderland")],
+            None,
+        )
+        .send()
+        .await
+        .unwrap();
         get_home(server, Some(&session_id(&login))).await.1.unwrap()
     }
 
@@ -700,14 +802,14 @@ mod model {
                     } else {
                         "wrong"
                     };
-                    let mut request = server
-                        .client
-                        .post(server.url("/login"))
-                        .form(&[("username", "alice"), ("password", password)]);
-                    if let Some(sid) = &model.sessions[client] {
-                        request = request.header("cookie", format!("sid={sid}"));
-                    }
-                    let reply = request.send().await.unwrap();
+                    let sid = model.sessions[client]
+                        .as_ref()
+                        .map(|sid| format!("sid={sid}"));
+                    let form = [("username", "alice"), ("password", password)];
+                    let reply = super::login::post_form(&server, "/login", &form, sid.as_deref())
+                        .send()
+                        .await
+                        .unwrap();
                     model.hits += 1;
                     if right_password {
                         prop_assert_eq!(reply.status(), StatusCode::SEE_OTHER);
@@ -724,11 +826,13 @@ mod model {
                     }
                 }
                 Step::LogOut(client) => {
-                    let mut request = server.client.post(server.url("/logout"));
-                    if let Some(sid) = &model.sessions[client] {
-                        request = request.header("cookie", format!("sid={sid}"));
-                    }
-                    let reply = request.send().await.unwrap();
+                    let sid = model.sessions[client]
+                        .as_ref()
+                        .map(|sid| format!("sid={sid}"));
+                    let reply = super::login::post_form(&server, "/logout", &[], sid.as_deref())
+                        .send()
+                        .await
+                        .unwrap();
                     model.hits += 1;
                     prop_assert_eq!(reply.status(), StatusCode::SEE_OTHER);
                     if let Some(old) = model.sessions[client].take() {

@@ -149,17 +149,26 @@ impl App {
     }
 }
 
+/// Who is logged in, and the token their logout form carries (stage 3).
+pub struct Visitor<'a> {
+    pub user: &'a str,
+    pub form_token: &'a str,
+}
+
 /// The routes anyone may use: `/` and, for anything else, 404.
 pub fn public_route(
     request: &Request<Incoming>,
     hits: Option<u64>,
-    user: Option<&str>,
+    visitor: Option<Visitor<'_>>,
 ) -> Response<Body> {
     if request.uri().path() != "/" {
         return respond::not_found();
     }
     match *request.method() {
-        Method::GET | Method::HEAD => respond::html(StatusCode::OK, pages::home(hits, user)),
+        Method::GET | Method::HEAD => respond::html(
+            StatusCode::OK,
+            pages::home(hits, visitor.map(|v| (v.user, v.form_token))),
+        ),
         _ => respond::method_not_allowed("GET, HEAD"),
     }
 }

@@ -1,7 +1,8 @@
 //! Stage 3: form login. Anonymous visitors are sent to `/login`; a right password creates a
 //! session and sets the `sid` cookie; `POST /logout` ends the session on the server.
 
-use super::app::{App, MAX_BODY_BYTES, public_route};
+use super::app::{App, MAX_BODY_BYTES, Visitor, public_route};
+use super::csrf;
 use super::pages;
 use super::respond::{self, Body};
 use cookie::{Cookie, SameSite};
@@ -23,7 +24,13 @@ pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> 
             Method::GET | Method::HEAD => {
                 let next = query_param(&request, "next");
                 let next = next.as_deref().filter(|next| is_local_path(next));
-                respond::html(StatusCode::OK, pages::login(next, None))
+                let Ok(token) = csrf::FormToken::for_request(request.headers()) else {
+                    return no_randomness();
+                };
+                let mut page =
+                    respond::html(StatusCode::OK, pages::login(next, None, &token.value));
+                token.set_on(&mut page, app.secure_cookies);
+                page
             }
             Method::POST => log_in(app, request).await,
             _ => respond::method_not_allowed("GET, HEAD, POST"),
@@ -39,9 +46,23 @@ pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> 
         return redirect_to_login(&request);
     };
     match (path, request.method()) {
-        ("/logout", &Method::POST) => log_out(app, &session_id).await,
+        ("/logout", &Method::POST) => match read_form(app, request).await {
+            Ok(_) => log_out(app, &session_id).await,
+            Err(refused) => refused,
+        },
         ("/logout", _) => respond::method_not_allowed("POST"),
-        _ => public_route(&request, hits, Some(&user)),
+        _ => {
+            let Ok(token) = csrf::FormToken::for_request(request.headers()) else {
+                return no_randomness();
+            };
+            let visitor = Visitor {
+                user: &user,
+                form_token: &token.value,
+            };
+            let mut page = public_route(&request, hits, Some(visitor));
+            token.set_on(&mut page, app.secure_cookies);
+            page
+        }
     }
 }
 
@@ -65,46 +86,80 @@ fn redirect_to_login(request: &Request<Incoming>) -> Response<Body> {
     )
 }
 
-async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
-    if !is_form(request.headers()) {
-        return respond::problem(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Send the login form as application/x-www-form-urlencoded.",
-        );
+/// A submitted form, once it is whole, valid and sent from this site.
+struct Submitted {
+    headers: HeaderMap,
+    form: Vec<(String, String)>,
+}
+
+impl Submitted {
+    fn field(&self, name: &str) -> Option<String> {
+        self.form
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
     }
-    let previous_sessions = session_cookies(request.headers());
+}
+
+/// Reads a form POST: form-encoded (415), at most [`MAX_BODY_BYTES`] (413), whole within the
+/// request deadline (408), valid (400), and sent from a page of this site (403, see [`csrf`]).
+async fn read_form(app: &App, request: Request<Incoming>) -> Result<Submitted, Response<Body>> {
+    if !is_form(request.headers()) {
+        return Err(respond::problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the form as application/x-www-form-urlencoded.",
+        ));
+    }
+    let (parts, body) = request.into_parts();
     // The whole body within the deadline: a client that sends it a byte at a time must not
     // hold the connection (and a file descriptor) for ever.
-    let body = Limited::new(request.into_body(), MAX_BODY_BYTES as usize).collect();
+    let body = Limited::new(body, MAX_BODY_BYTES as usize).collect();
     let Ok(body) = tokio::time::timeout(app.request_deadline, body).await else {
-        return respond::problem(
+        return Err(respond::problem(
             StatusCode::REQUEST_TIMEOUT,
             "The request body did not arrive in time.",
-        );
+        ));
     };
     let body = match body {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
-            return respond::problem(
+            return Err(respond::problem(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("Request bodies are limited to {MAX_BODY_BYTES} bytes."),
-            );
+            ));
         }
         Err(_) => {
-            return respond::problem(StatusCode::BAD_REQUEST, "The request body was cut short.");
+            return Err(respond::problem(
+                StatusCode::BAD_REQUEST,
+                "The request body was cut short.",
+            ));
         }
     };
     let Ok(form) = parse_form(&body) else {
-        return respond::problem(
+        return Err(respond::problem(
             StatusCode::BAD_REQUEST,
             "The form is not valid application/x-www-form-urlencoded UTF-8.",
-        );
+        ));
     };
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.clone())
+    let submitted = Submitted {
+        headers: parts.headers,
+        form,
     };
+    match csrf::refusal(&submitted.headers, submitted.field(csrf::NAME).as_deref()) {
+        Some(reason) => Err(csrf::forbidden(reason)),
+        None => Ok(submitted),
+    }
+}
+
+async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
+    let submitted = match read_form(app, request).await {
+        Ok(submitted) => submitted,
+        Err(refused) => return refused,
+    };
+    let previous_sessions = session_cookies(&submitted.headers);
+    let field = |name: &str| submitted.field(name);
+    // Valid: read_form compared it with the cookie.
+    let token = field(csrf::NAME).unwrap_or_default();
     let (Some(username), Some(password)) = (field("username"), field("password")) else {
         return respond::problem(
             StatusCode::BAD_REQUEST,
@@ -122,7 +177,7 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
     else {
         let mut busy = respond::html(
             StatusCode::SERVICE_UNAVAILABLE,
-            pages::login(next.as_deref(), Some(BUSY)),
+            pages::login(next.as_deref(), Some(BUSY), &token),
         );
         busy.headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from_static("1"));
@@ -131,7 +186,7 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
     if !accepted {
         return respond::html(
             StatusCode::UNAUTHORIZED,
-            pages::login(next.as_deref(), Some(WRONG_CREDENTIALS)),
+            pages::login(next.as_deref(), Some(WRONG_CREDENTIALS), &token),
         );
     }
 
@@ -140,10 +195,7 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         app.sessions.remove(previous);
     }
     let Ok(id) = app.sessions.create(&username, app.clock.unix_seconds()) else {
-        return respond::problem(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The operating system's random source failed; try again.",
-        );
+        return no_randomness();
     };
     // Saved before the answer: the session the browser is about to hold survives a crash.
     app.save_now().await;
@@ -174,6 +226,13 @@ pub fn session_set_cookie(id: &str, secure: bool) -> Cookie<'static> {
         .path("/")
         .secure(secure)
         .build()
+}
+
+fn no_randomness() -> Response<Body> {
+    respond::problem(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The operating system's random source failed; try again.",
+    )
 }
 
 /// What the login page says when too many logins are being checked already.

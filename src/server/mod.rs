@@ -8,6 +8,8 @@ mod app;
 #[cfg(feature = "stage4")]
 pub mod cookies;
 #[cfg(feature = "stage3")]
+mod csrf;
+#[cfg(feature = "stage3")]
 pub mod login;
 mod pages;
 #[cfg(feature = "stage2")]

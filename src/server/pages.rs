@@ -24,26 +24,30 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-/// The page at `/`: the hit count once stage 1 exists, the user and a logout button once logged in.
-pub fn home(hits: Option<u64>, user: Option<&str>) -> String {
+/// The page at `/`: the hit count once stage 1 exists; once logged in, the user and a logout
+/// button whose form carries `signed_in`'s token.
+pub fn home(hits: Option<u64>, signed_in: Option<(&str, &str)>) -> String {
     let mut body = String::from("<h1>session-lab</h1>\n");
-    if let Some(user) = user {
+    if let Some((user, _)) = signed_in {
         let _ = writeln!(body, "<p>Logged in as {}</p>", escape(user));
     }
     if let Some(hits) = hits {
         let _ = writeln!(body, "<p>Hits: {hits}</p>");
     }
-    if user.is_some() {
-        body.push_str(
-            "<form method=\"post\" action=\"/logout\"><button type=\"submit\">Log out</button></form>\n",
+    if let Some((_, token)) = signed_in {
+        let _ = writeln!(
+            body,
+            "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">Log out</button></form>",
+            escape(token)
         );
     }
     document("session-lab", &body)
 }
 
-/// The login form; `next` is where a successful login goes, `error` is shown above the form.
+/// The login form; `next` is where a successful login goes, `error` is shown above the form,
+/// `token` is the form's CSRF token.
 #[cfg(feature = "stage3")]
-pub fn login(next: Option<&str>, error: Option<&str>) -> String {
+pub fn login(next: Option<&str>, error: Option<&str>, token: &str) -> String {
     let mut body = String::from("<h1>Log in</h1>\n");
     if let Some(error) = error {
         let _ = writeln!(body, "<p role=\"alert\">{}</p>", escape(error));
@@ -60,6 +64,11 @@ pub fn login(next: Option<&str>, error: Option<&str>) -> String {
             escape(next)
         );
     }
+    let _ = writeln!(
+        body,
+        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
+        escape(token)
+    );
     body.push_str("<button type=\"submit\">Log in</button>\n</form>\n");
     document("Log in", &body)
 }
@@ -78,10 +87,10 @@ mod tests {
 
     #[test]
     fn user_text_is_escaped() {
-        let page = home(Some(1), Some("<script>"));
+        let page = home(Some(1), Some(("<script>", "t")));
         assert!(page.contains("Logged in as &lt;script&gt;"));
         #[cfg(feature = "stage3")]
-        let form = login(Some("/a\"b"), None);
+        let form = login(Some("/a\"b"), None, "t");
         #[cfg(feature = "stage3")]
         assert!(form.contains("value=\"/a&quot;b\""));
     }

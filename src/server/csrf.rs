@@ -1,0 +1,140 @@
+//! Stage 3, defended: cross-site request forgery. The login and logout forms carry a token
+//! that must equal the `csrf` cookie (a double submit: the cookie is `SameSite=Strict`, so a
+//! POST another site makes carries none), and a POST whose `Origin` is not this server is
+//! refused either way. Without this, a page elsewhere could log a visitor in as the attacker,
+//! or log them out.
+
+use super::respond::Body;
+use cookie::{Cookie, SameSite};
+use hyper::header::{COOKIE, HOST, HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};
+use hyper::{Response, StatusCode};
+use subtle::ConstantTimeEq;
+
+/// The cookie and the form field that carry the token.
+pub const NAME: &str = "csrf";
+
+/// The token a response's forms carry: the request's own, or a fresh one the response sets.
+pub struct FormToken {
+    pub value: String,
+    is_new: bool,
+}
+
+impl FormToken {
+    /// The token of the request's `csrf` cookie, or a fresh one from the OS random source.
+    pub fn for_request(headers: &HeaderMap) -> Result<Self, getrandom::Error> {
+        if let Some(value) = cookie_token(headers) {
+            return Ok(Self {
+                value,
+                is_new: false,
+            });
+        }
+        Ok(Self {
+            value: super::sessions::new_session_id()?,
+            is_new: true,
+        })
+    }
+
+    /// Sets the cookie on `response` when the token is new.
+    pub fn set_on(&self, response: &mut Response<Body>, secure: bool) {
+        if !self.is_new {
+            return;
+        }
+        let cookie = Cookie::build((NAME, self.value.clone()))
+            .http_only(true)
+            .same_site(SameSite::Strict)
+            .path("/")
+            .secure(secure)
+            .build();
+        if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+}
+
+/// The `csrf` cookie's value, if the request carries one that could be a token.
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .flat_map(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .split(';')
+                .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
+                .filter(|cookie| cookie.name() == NAME && !cookie.value().is_empty())
+                .map(|cookie| cookie.value().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .next()
+}
+
+/// Why a form POST is refused, if it is: an `Origin` that is not this server, or a token that
+/// is missing or does not match the cookie (compared in constant time).
+pub fn refusal(headers: &HeaderMap, submitted: Option<&str>) -> Option<&'static str> {
+    if let Some(origin) = headers.get(ORIGIN) {
+        let host = headers.get(HOST).and_then(|host| host.to_str().ok());
+        let same = origin.to_str().ok().is_some_and(|origin| {
+            host.is_some_and(|host| {
+                origin == format!("http://{host}") || origin == format!("https://{host}")
+            })
+        });
+        if !same {
+            return Some(
+                "This form was sent from another site (its Origin is not this server), so it was refused.",
+            );
+        }
+    }
+    let matches = match (cookie_token(headers), submitted) {
+        (Some(cookie), Some(submitted)) => {
+            bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes()))
+        }
+        _ => false,
+    };
+    (!matches).then_some(
+        "This form's security token is missing or out of date (it must come from a page of this site): load the page again and send the form from there.",
+    )
+}
+
+/// The 403 answer for a refused form.
+pub fn forbidden(reason: &str) -> Response<Body> {
+    super::respond::problem(StatusCode::FORBIDDEN, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn a_form_passes_only_with_its_cookie_and_from_this_origin() {
+        let ok = headers(&[("host", "127.0.0.1:8080"), ("cookie", "csrf=abc")]);
+        assert_eq!(refusal(&ok, Some("abc")), None);
+        assert!(refusal(&ok, Some("abd")).is_some(), "another token");
+        assert!(refusal(&ok, None).is_some(), "no token");
+        let no_cookie = headers(&[("host", "127.0.0.1:8080")]);
+        assert!(refusal(&no_cookie, Some("abc")).is_some());
+        let same_origin = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+            ("cookie", "csrf=abc"),
+        ]);
+        assert_eq!(refusal(&same_origin, Some("abc")), None);
+        let other_port = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:9090"),
+            ("cookie", "csrf=abc"),
+        ]);
+        assert!(
+            refusal(&other_port, Some("abc")).is_some(),
+            "same site, other origin"
+        );
+        let null = headers(&[("host", "h"), ("origin", "null"), ("cookie", "csrf=abc")]);
+        assert!(refusal(&null, Some("abc")).is_some());
+    }
+}

@@ -1,0 +1,96 @@
+//! The reference server against a real browser (Debian's chromium, headless): a page on
+//! another origin that auto-posts the login form must not log the browser in.
+#![cfg(feature = "stage3")]
+
+mod support;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use session_lab::server::{self, Config};
+use session_lab::store::JsonFileStore;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| which::which(name).is_ok());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is missing: .ci/run installs it (apt-get install chromium)"
+        );
+        eprintln!("chromium is not installed here: skipping the browser test");
+    }
+    found
+}
+
+/// Loads `url` in headless chromium, lets it run its scripts and follow where they lead, and
+/// returns the final page's DOM.
+fn final_dom(chromium: &str, url: &str) -> String {
+    let output = support::run_within(
+        Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                url,
+            ])
+            .stdin(Stdio::null()),
+        Duration::from_secs(60),
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cross_origin_page_cannot_log_the_browser_in() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    config.store = Arc::new(JsonFileStore::new(state.path().join("sessions.json")));
+    let running = server::start(config).await.unwrap();
+    let target = running.addr();
+    // The attacker's page, on another port of the same host: same site, another origin.
+    let attacker = support::serve(move |_| {
+        move |_request| async move {
+            let page = format!(
+                "<!DOCTYPE html><html><body><form method=\"post\" action=\"http://{target}/login\">\
+                 <input name=\"username\" value=\"alice\"><input name=\"password\" value=\"wonderland\">\
+                 </form><script>document.forms[0].submit()</script></body></html>"
+            );
+            Ok(hyper::Response::builder()
+                .header("content-type", "text/html; charset=utf-8")
+                .body(Full::new(Bytes::from(page)))
+                .unwrap())
+        }
+    })
+    .await;
+
+    let dom = tokio::task::spawn_blocking(move || {
+        final_dom(chromium, &format!("http://127.0.0.1:{attacker}/"))
+    })
+    .await
+    .unwrap();
+    assert!(
+        dom.contains("Forbidden") && dom.contains("another site"),
+        "the forged login was not refused: {dom}"
+    );
+    running.wait_for_flush().await;
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(state.path().join("sessions.json"))
+            .unwrap_or_else(|_| r#"{"sessions": []}"#.to_owned()),
+    )
+    .unwrap();
+    assert_eq!(
+        saved["sessions"],
+        serde_json::json!([]),
+        "a session was made"
+    );
+}
