@@ -444,6 +444,60 @@ mod login {
         );
     }
 
+    /// Failed logins are limited per address: past the limit, 429 with Retry-After and the
+    /// form until the minute is out, even for the right password from that address; another
+    /// address logs in meanwhile.
+    #[tokio::test]
+    async fn failed_logins_from_one_address_are_slowed_and_never_lock_out_another() {
+        let clock = Arc::new(FrozenClock::at(std::time::SystemTime::now()));
+        let injected: Arc<dyn Clock> = clock.clone();
+        let server = Reference::start(|config| {
+            config.clock = injected;
+            config.failed_logins_per_minute = 3;
+        })
+        .await;
+        let wrong = [("username", "alice"), ("password", "guess")];
+        for _ in 0..3 {
+            assert_eq!(
+                log_in(&server, &wrong, None).await.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let held = log_in(&server, &ALICE, None).await;
+        assert_eq!(held.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(held.headers()["retry-after"], "60");
+        assert!(
+            held.text().await.unwrap().contains("name=\"password\""),
+            "the form"
+        );
+
+        let elsewhere = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+            .build()
+            .unwrap();
+        let mut fields = ALICE.to_vec();
+        fields.push(("csrf", "t"));
+        let other = elsewhere
+            .post(server.url("/login"))
+            .form(&fields)
+            .header("cookie", "csrf=t")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            other.status(),
+            StatusCode::SEE_OTHER,
+            "another address is not held up"
+        );
+
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(
+            log_in(&server, &ALICE, None).await.status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+
     /// A flood of logins runs at most `at_once` password checks and queues `waiting` more; the
     /// rest are turned away at once with 503 and Retry-After, and a login after the flood works.
     #[tokio::test]
@@ -452,7 +506,8 @@ mod login {
             config.login_checks = session_lab::server::LoginChecks {
                 at_once: 1,
                 waiting: 1,
-            }
+            };
+            config.failed_logins_per_minute = 0;
         })
         .await;
         let attempts = (0..16).map(|_| {

@@ -38,6 +38,8 @@ pub struct App {
     pub(super) password_checks: login::PasswordChecks,
     #[cfg(feature = "stage3")]
     pub(super) request_deadline: std::time::Duration,
+    #[cfg(feature = "stage3")]
+    pub(super) failed_logins: super::throttle::FailedLogins,
 }
 
 impl App {
@@ -69,6 +71,8 @@ impl App {
             password_checks: login::PasswordChecks::new(config.login_checks),
             #[cfg(feature = "stage3")]
             request_deadline: config.request_deadline,
+            #[cfg(feature = "stage3")]
+            failed_logins: super::throttle::FailedLogins::new(config.failed_logins_per_minute),
         }
     }
 
@@ -146,6 +150,8 @@ impl App {
     pub fn purge_expired(&self) {
         #[cfg(feature = "stage3")]
         self.sessions.purge_expired(self.clock.unix_seconds());
+        #[cfg(feature = "stage3")]
+        self.failed_logins.purge(self.clock.unix_seconds());
     }
 }
 

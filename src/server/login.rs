@@ -152,6 +152,27 @@ async fn read_form(app: &App, request: Request<Incoming>) -> Result<Submitted, R
 }
 
 async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
+    let address = request
+        .extensions()
+        .get::<super::ClientAddr>()
+        .map(|address| address.0);
+    if let Some(wait) =
+        address.and_then(|address| app.failed_logins.wait(address, app.clock.unix_seconds()))
+    {
+        let Ok(token) = csrf::FormToken::for_request(request.headers()) else {
+            return no_randomness();
+        };
+        let message = format!("Too many failed logins from your address: try again in {wait} s.");
+        let mut slow_down = respond::html(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(None, Some(&message), &token.value),
+        );
+        token.set_on(&mut slow_down, app.secure_cookies);
+        if let Ok(value) = HeaderValue::try_from(wait.to_string()) {
+            slow_down.headers_mut().insert(RETRY_AFTER, value);
+        }
+        return slow_down;
+    }
     let submitted = match read_form(app, request).await {
         Ok(submitted) => submitted,
         Err(refused) => return refused,
@@ -184,6 +205,9 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         return busy;
     };
     if !accepted {
+        if let Some(address) = address {
+            app.failed_logins.record(address, app.clock.unix_seconds());
+        }
         return respond::html(
             StatusCode::UNAUTHORIZED,
             pages::login(next.as_deref(), Some(WRONG_CREDENTIALS), &token),

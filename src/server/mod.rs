@@ -18,6 +18,8 @@ mod respond;
 #[cfg(feature = "stage3")]
 pub mod sessions;
 mod show_headers;
+#[cfg(feature = "stage3")]
+mod throttle;
 pub mod users;
 
 use crate::clock::{Clock, SystemClock};
@@ -84,6 +86,8 @@ pub struct Config {
     pub request_deadline: Duration,
     /// Connections served at once; one beyond is answered 503 and closed.
     pub max_connections: usize,
+    /// Failed logins a minute per client address before it is answered 429 (0: no limit).
+    pub failed_logins_per_minute: u32,
 }
 
 /// How many password checks run at once, and how many logins may wait for one.
@@ -126,6 +130,7 @@ impl Config {
             login_checks: LoginChecks::default(),
             request_deadline: Duration::from_secs(10),
             max_connections: 1000,
+            failed_logins_per_minute: 10,
         }
     }
 }
@@ -241,6 +246,10 @@ impl RunningServer {
     }
 }
 
+/// The address a request came from, as the handler finds it in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// What a connection beyond [`Config::max_connections`] is told before it is closed.
 fn too_many_connections() -> String {
     const BODY: &str = "Too many connections: try again in a second.\n";
@@ -298,8 +307,12 @@ async fn serve(
                     continue;
                 };
                 let app = app.clone();
-                let service = service_fn(move |request| {
+                let peer = stream.peer_addr().ok().map(|addr| ClientAddr(addr.ip()));
+                let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
                     let app = app.clone();
+                    if let Some(peer) = peer {
+                        request.extensions_mut().insert(peer);
+                    }
                     async move {
                         let head = show_headers.then(|| show_headers::RequestHead::of(&request));
                         let response = app.handle(request).await;
