@@ -46,22 +46,24 @@ fn temp_prefix(path: &Path) -> String {
 }
 
 /// Removes the temp files that replacing `path` left behind when a kill interrupted it (they
-/// hold a copy of the data, live session ids included); returns how many. Call it while no
-/// other process is replacing `path`.
-pub fn remove_stale_temp_files(path: &Path) -> std::io::Result<usize> {
+/// hold a copy of the data, live session ids included); returns how many it removed and the
+/// names of those it could not (another user's, in a shared directory). Call it while no other
+/// process is replacing `path`.
+pub fn remove_stale_temp_files(path: &Path) -> std::io::Result<(usize, Vec<String>)> {
     let prefix = temp_prefix(path);
-    let mut removed = 0;
+    let (mut removed, mut left) = (0, Vec::new());
     for entry in std::fs::read_dir(directory_of(path))? {
         let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) && entry.file_type()?.is_file()
-        {
-            std::fs::remove_file(entry.path())?;
-            removed += 1;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|kind| kind.is_file());
+        if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) && is_file {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(_) => left.push(name),
+            }
         }
     }
-    Ok(removed)
+    Ok((removed, left))
 }
 
 #[cfg(test)]
@@ -84,7 +86,7 @@ mod tests {
             .1;
         std::fs::write(dir.path().join("other.json"), "{}").unwrap();
         std::fs::write(dir.path().join(".other.json.abc.tmp"), "{}").unwrap();
-        assert_eq!(remove_stale_temp_files(&path).unwrap(), 1);
+        assert_eq!(remove_stale_temp_files(&path).unwrap(), (1, Vec::new()));
         assert!(!stale.exists());
         assert!(path.exists());
         assert!(dir.path().join("other.json").exists());

@@ -362,6 +362,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    return_large_allocations_to_the_os();
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)));
     config.store = Arc::new(JsonFileStore::new(args.state));
     config.flush_interval = args.flush_interval;
@@ -390,6 +391,16 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     })
+}
+
+/// Every argon2 check allocates 19 MiB. glibc keeps freed blocks of that size in its arenas,
+/// so after a flood of logins the server would hold hundreds of MiB for good; served by mmap
+/// instead (from 1 MiB up), they go back to the OS when the check ends.
+fn return_large_allocations_to_the_os() {
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
 
 /// Raises the soft open-file limit to the hard one, and says how many connections fit in it

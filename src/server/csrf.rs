@@ -53,6 +53,13 @@ impl FormToken {
 
 /// The `csrf` cookie's value, if the request carries one that could be a token.
 fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie_tokens(headers).into_iter().next()
+}
+
+/// Every `csrf` cookie the request carries: one planted for a narrower path (cookies ignore
+/// ports, so a page on another port of the host can set one) comes first, and must not make
+/// the site's own form fail.
+fn cookie_tokens(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -64,7 +71,7 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
                 .map(|cookie| cookie.value().to_owned())
                 .collect::<Vec<_>>()
         })
-        .next()
+        .collect()
 }
 
 /// Why a form POST is refused, if it is: an `Origin` that is not this server, or a token that
@@ -83,12 +90,11 @@ pub fn refusal(headers: &HeaderMap, submitted: Option<&str>) -> Option<&'static 
             );
         }
     }
-    let matches = match (cookie_token(headers), submitted) {
-        (Some(cookie), Some(submitted)) => {
-            bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes()))
-        }
-        _ => false,
-    };
+    let matches = submitted.is_some_and(|submitted| {
+        cookie_tokens(headers)
+            .iter()
+            .any(|cookie| bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes())))
+    });
     (!matches).then_some(
         "This form's security token is missing or out of date (it must come from a page of this site): load the page again and send the form from there.",
     )
@@ -136,5 +142,11 @@ mod tests {
         );
         let null = headers(&[("host", "h"), ("origin", "null"), ("cookie", "csrf=abc")]);
         assert!(refusal(&null, Some("abc")).is_some());
+        let planted_first = headers(&[("host", "h"), ("cookie", "csrf=evil; csrf=abc")]);
+        assert_eq!(
+            refusal(&planted_first, Some("abc")),
+            None,
+            "a planted cookie blocks nothing"
+        );
     }
 }

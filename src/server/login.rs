@@ -156,23 +156,6 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         .extensions()
         .get::<super::ClientAddr>()
         .map(|address| address.0);
-    if let Some(wait) =
-        address.and_then(|address| app.failed_logins.wait(address, app.clock.unix_seconds()))
-    {
-        let Ok(token) = csrf::FormToken::for_request(request.headers()) else {
-            return no_randomness();
-        };
-        let message = format!("Too many failed logins from your address: try again in {wait} s.");
-        let mut slow_down = respond::html(
-            StatusCode::TOO_MANY_REQUESTS,
-            pages::login(None, Some(&message), &token.value),
-        );
-        token.set_on(&mut slow_down, app.secure_cookies);
-        if let Ok(value) = HeaderValue::try_from(wait.to_string()) {
-            slow_down.headers_mut().insert(RETRY_AFTER, value);
-        }
-        return slow_down;
-    }
     let submitted = match read_form(app, request).await {
         Ok(submitted) => submitted,
         Err(refused) => return refused,
@@ -188,6 +171,21 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         );
     };
     let next = field("next").filter(|next| is_local_path(next));
+    let now = app.clock.unix_seconds();
+    if let Some(wait) = address.and_then(|address| app.failed_logins.wait(address, &username, now))
+    {
+        let message = format!(
+            "Too many failed logins as {username} from your address: try again in {wait} s."
+        );
+        let mut slow_down = respond::html(
+            StatusCode::TOO_MANY_REQUESTS,
+            pages::login(next.as_deref(), Some(&message), &token),
+        );
+        if let Ok(value) = HeaderValue::try_from(wait.to_string()) {
+            slow_down.headers_mut().insert(RETRY_AFTER, value);
+        }
+        return slow_down;
+    }
 
     let users = app.users.clone();
     let user = username.clone();
@@ -206,7 +204,8 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
     };
     if !accepted {
         if let Some(address) = address {
-            app.failed_logins.record(address, app.clock.unix_seconds());
+            app.failed_logins
+                .record(address, &username, app.clock.unix_seconds());
         }
         return respond::html(
             StatusCode::UNAUTHORIZED,
@@ -267,9 +266,9 @@ const BUSY: &str = "The server is checking many logins at the moment: try again 
 /// beyond that is turned away at once instead of piling up memory and latency.
 #[derive(Debug)]
 pub struct PasswordChecks {
-    running: tokio::sync::Semaphore,
+    running: std::sync::Arc<tokio::sync::Semaphore>,
     /// Logins holding or waiting for a permit.
-    admitted: std::sync::atomic::AtomicUsize,
+    admitted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     limit: usize,
 }
 
@@ -277,38 +276,42 @@ impl PasswordChecks {
     pub fn new(checks: super::LoginChecks) -> Self {
         let at_once = checks.at_once.max(1);
         Self {
-            running: tokio::sync::Semaphore::new(at_once),
-            admitted: std::sync::atomic::AtomicUsize::new(0),
+            running: std::sync::Arc::new(tokio::sync::Semaphore::new(at_once)),
+            admitted: std::sync::Arc::default(),
             limit: at_once + checks.waiting,
         }
     }
 
     /// Runs `check` on the blocking pool when its turn comes; `None` when too many logins are
-    /// ahead of it.
+    /// ahead of it. The place and the permit go with the check: a client that hangs up does
+    /// not free them while its check still runs (it would let checks pile up unbounded).
     async fn run(&self, check: impl FnOnce() -> bool + Send + 'static) -> Option<bool> {
-        let _admitted = Admitted::enter(&self.admitted, self.limit)?;
-        let _permit = self.running.acquire().await;
-        Some(tokio::task::spawn_blocking(check).await.unwrap_or(false))
+        let admitted = Admitted::enter(self.admitted.clone(), self.limit)?;
+        let permit = self.running.clone().acquire_owned().await.ok()?;
+        let checked = tokio::task::spawn_blocking(move || {
+            let _held = (admitted, permit);
+            check()
+        });
+        Some(checked.await.unwrap_or(false))
     }
 }
 
-/// A login counted as holding or waiting for a check, until dropped: also when the client
-/// goes away while it waits, and the request is dropped with it.
-struct Admitted<'a>(&'a std::sync::atomic::AtomicUsize);
+/// A login counted as holding or waiting for a check, until dropped.
+struct Admitted(std::sync::Arc<std::sync::atomic::AtomicUsize>);
 
-impl<'a> Admitted<'a> {
-    fn enter(count: &'a std::sync::atomic::AtomicUsize, limit: usize) -> Option<Self> {
+impl Admitted {
+    fn enter(count: std::sync::Arc<std::sync::atomic::AtomicUsize>, limit: usize) -> Option<Self> {
         use std::sync::atomic::Ordering;
         count
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |admitted| {
                 (admitted < limit).then_some(admitted + 1)
             })
-            .ok()
-            .map(|_| Self(count))
+            .ok()?;
+        Some(Self(count))
     }
 }
 
-impl Drop for Admitted<'_> {
+impl Drop for Admitted {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }

@@ -268,6 +268,7 @@ async fn serve(
     max_connections: usize,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
+    let printer = show_headers.then(show_headers::Printer::start);
     let graceful = GracefulShutdown::new();
     // Owning the connections here means aborting this task (a kill) aborts them all.
     let mut connections = JoinSet::new();
@@ -307,17 +308,19 @@ async fn serve(
                     continue;
                 };
                 let app = app.clone();
+                let printer = printer.clone();
                 let peer = stream.peer_addr().ok().map(|addr| ClientAddr(addr.ip()));
                 let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
                     let app = app.clone();
+                    let printer = printer.clone();
                     if let Some(peer) = peer {
                         request.extensions_mut().insert(peer);
                     }
                     async move {
-                        let head = show_headers.then(|| show_headers::RequestHead::of(&request));
+                        let head = printer.as_ref().map(|_| show_headers::RequestHead::of(&request));
                         let response = app.handle(request).await;
-                        if let Some(head) = head {
-                            show_headers::print(&show_headers::block(&head, &response));
+                        if let (Some(printer), Some(head)) = (&printer, head) {
+                            printer.print(show_headers::block(&head, &response));
                         }
                         Ok::<_, Infallible>(response)
                     }

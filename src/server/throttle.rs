@@ -1,9 +1,11 @@
-//! Stage 3, defended: failed logins counted per client address, in windows of a minute. An
-//! address past the limit is answered 429 until its window ends, whatever it sends, so guessing
-//! passwords from one address is slow. Only failures count: the grader's checks (and anyone who
-//! types their password right) are never held up, and an attacker's failures never lock out a
-//! correct login from another address. The count is per address, not per username, for that
-//! very reason: a per-username lock is a way to lock the real user out.
+//! Stage 3, defended: failed logins counted per client address and username, in windows of a
+//! minute. Past the limit, logins as that user from that address are answered 429 until the
+//! window ends, so guessing one user's password from one address is slow. Only failures count:
+//! the grader's checks (and anyone who types their password right) are not held up by others'
+//! failures, and an attacker's failures lock out neither another address nor another user. The
+//! count is not per username alone: that would let anyone lock the real user out everywhere.
+//! Behind a proxy, or on loopback (where `serve` listens), every client has one address: then
+//! an attacker guessing a user's password holds up that user's logins too, for a minute.
 
 use dashmap::DashMap;
 use std::net::IpAddr;
@@ -16,8 +18,8 @@ const MAX_TRACKED: usize = 100_000;
 
 #[derive(Debug)]
 pub struct FailedLogins {
-    /// Per address: when its window began, and its failures in it.
-    windows: DashMap<IpAddr, (u64, u32)>,
+    /// Per address and username: when its window began, and its failures in it.
+    windows: DashMap<(IpAddr, String), (u64, u32)>,
     limit: u32,
 }
 
@@ -30,24 +32,25 @@ impl FailedLogins {
         }
     }
 
-    /// Seconds until `address` may try again, when it is past the limit at `now`.
-    pub fn wait(&self, address: IpAddr, now: u64) -> Option<u64> {
+    /// Seconds until `address` may try `user` again, when it is past the limit at `now`.
+    pub fn wait(&self, address: IpAddr, user: &str, now: u64) -> Option<u64> {
         if self.limit == 0 {
             return None;
         }
-        let (begun, failures) = *self.windows.get(&address)?;
+        let (begun, failures) = *self.windows.get(&(address, user.to_owned()))?;
         let ends = begun + WINDOW;
         (now < ends && failures >= self.limit).then(|| ends - now)
     }
 
-    /// Counts a failed login from `address` at `now`.
-    pub fn record(&self, address: IpAddr, now: u64) {
+    /// Counts a failed login as `user` from `address` at `now`.
+    pub fn record(&self, address: IpAddr, user: &str, now: u64) {
+        let key = (address, user.to_owned());
         if self.limit == 0
-            || (self.windows.len() >= MAX_TRACKED && !self.windows.contains_key(&address))
+            || (self.windows.len() >= MAX_TRACKED && !self.windows.contains_key(&key))
         {
             return;
         }
-        let mut entry = self.windows.entry(address).or_insert((now, 0));
+        let mut entry = self.windows.entry(key).or_insert((now, 0));
         let (begun, failures) = entry.value_mut();
         if now >= *begun + WINDOW {
             *begun = now;
@@ -67,21 +70,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_address_past_the_limit_waits_out_its_window_and_others_never_do() {
+    fn an_address_past_the_limit_for_a_user_waits_out_its_window_and_others_never_do() {
         let failed = FailedLogins::new(3);
         let attacker: IpAddr = "10.0.0.1".parse().unwrap();
         let user: IpAddr = "10.0.0.2".parse().unwrap();
         for second in 0..3 {
-            assert_eq!(failed.wait(attacker, 100 + second), None);
-            failed.record(attacker, 100 + second);
+            assert_eq!(failed.wait(attacker, "alice", 100 + second), None);
+            failed.record(attacker, "alice", 100 + second);
         }
-        assert_eq!(failed.wait(attacker, 110), Some(50));
+        assert_eq!(failed.wait(attacker, "alice", 110), Some(50));
         assert_eq!(
-            failed.wait(user, 110),
+            failed.wait(user, "alice", 110),
             None,
             "another address is not held up"
         );
-        assert_eq!(failed.wait(attacker, 160), None, "a new window");
+        assert_eq!(failed.wait(attacker, "bob", 110), None, "nor another user");
+        assert_eq!(failed.wait(attacker, "alice", 160), None, "a new window");
         failed.purge(161);
         assert!(failed.windows.is_empty());
     }

@@ -95,7 +95,9 @@ impl Store for JsonFileStore {
         crate::atomic_file::replace(&self.path, |writer| {
             let on_disk = OnDisk {
                 version: FORMAT_VERSION,
-                hits: state.hits,
+                // Saturated here rather than in the counter (which a hit must not slow down):
+                // what is saved always loads again.
+                hits: state.hits.min(super::MAX_HITS),
                 sessions: &state.sessions,
             };
             serde_json::to_writer(writer, &on_disk).map_err(std::io::Error::from)
@@ -112,14 +114,28 @@ impl Store for JsonFileStore {
                 "it is a directory",
             )));
         }
+        // Best effort: a leftover that cannot be removed is named, never a reason not to start.
         match crate::atomic_file::remove_stale_temp_files(&self.path) {
-            Ok(0) => {}
-            Ok(removed) => tracing::warn!(
-                removed,
-                path = %self.path.display(),
-                "removed temp files that an interrupted save left beside the state file"
-            ),
-            Err(error) => return Err(self.write_error(error)),
+            Ok((removed, left)) => {
+                if removed > 0 {
+                    tracing::warn!(
+                        removed,
+                        path = %self.path.display(),
+                        "removed temp files that an interrupted save left beside the state file"
+                    );
+                }
+                if !left.is_empty() {
+                    tracing::warn!(
+                        ?left,
+                        "temp files of the state file that this user cannot remove; they may hold session ids"
+                    );
+                }
+            }
+            // A missing folder is the writability check's to report, just below.
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for stale temp files of the state file")
+            }
         }
         tempfile::NamedTempFile::new_in(self.directory())
             .map(drop)
