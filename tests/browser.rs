@@ -9,47 +9,18 @@ use http_body_util::Full;
 use session_lab::server::{self, Config};
 use session_lab::store::JsonFileStore;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
-
-fn chromium() -> Option<&'static str> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| which::which(name).is_ok());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is missing: .ci/run installs it (apt-get install chromium)"
-        );
-        eprintln!("chromium is not installed here: skipping the browser test");
-    }
-    found
-}
 
 /// Loads `url` in headless chromium, lets it run its scripts and follow where they lead, and
 /// returns the final page's DOM.
 fn final_dom(chromium: &str, url: &str) -> String {
-    let output = support::run_within(
-        Command::new(chromium)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--virtual-time-budget=5000",
-                "--dump-dom",
-                url,
-            ])
-            .stdin(Stdio::null()),
-        Duration::from_secs(60),
-    );
+    let output = support::headless_dom(chromium, &["--virtual-time-budget=5000"], url);
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_origin_page_cannot_log_the_browser_in() {
-    let Some(chromium) = chromium() else {
+    let Some(chromium) = support::chromium() else {
         return;
     };
     let state = tempfile::tempdir().unwrap();

@@ -106,7 +106,8 @@ fn main() {
     let trials = selection
         .checks()
         .into_iter()
-        .filter(|check| check.stage <= STAGE)
+        // stage <= STAGE, written so that it is no lint when STAGE is 0 (no stage built).
+        .filter(|check| check.stage.saturating_sub(STAGE) == 0)
         .flat_map(|check| match check.judges {
             Judges::Server => vec![Trial::test(check.id, move || run_check(check, None))],
             Judges::Client | Judges::ClientAndServer => clients

@@ -263,15 +263,7 @@ fn a_mixed_class_gets_a_report_each_a_csv_that_agrees_with_them_and_resumes_with
 /// message, shows one row per entry, and sorts by score and by id.
 #[test]
 fn the_overview_loads_in_a_browser_with_a_row_per_student_and_sorts() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|name| which::which(name).is_ok())
-    else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is missing: .ci/run installs it (apt-get install chromium)"
-        );
-        eprintln!("chromium is not installed here: skipping the browser test");
+    let Some(chromium) = support::chromium() else {
         return;
     };
     let class = tempfile::tempdir().unwrap();
@@ -292,21 +284,8 @@ fn the_overview_loads_in_a_browser_with_a_row_per_student_and_sorts() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
 
     let load = |page: &Path, hash: &str| {
-        let output = support::run_within(
-            Command::new(chromium)
-                .args([
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--no-first-run",
-                    "--enable-logging=stderr",
-                    "--v=0",
-                    "--dump-dom",
-                ])
-                .arg(format!("file://{}{hash}", page.display()))
-                .stdin(Stdio::null()),
-            Duration::from_secs(60),
-        );
+        let url = format!("file://{}{hash}", page.display());
+        let output = support::headless_dom(chromium, &["--enable-logging=stderr", "--v=0"], &url);
         let console: Vec<String> = String::from_utf8_lossy(&output.stderr)
             .lines()
             .filter(|line| line.contains(":CONSOLE"))

@@ -6,7 +6,7 @@
 
 use super::respond::Body;
 use cookie::{Cookie, SameSite};
-use hyper::header::{COOKIE, HOST, HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};
+use hyper::header::{HOST, HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};
 use hyper::{Response, StatusCode};
 use subtle::ConstantTimeEq;
 
@@ -60,18 +60,9 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
 /// ports, so a page on another port of the host can set one) comes first, and must not make
 /// the site's own form fail.
 fn cookie_tokens(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .flat_map(|value| {
-            String::from_utf8_lossy(value.as_bytes())
-                .split(';')
-                .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
-                .filter(|cookie| cookie.name() == NAME && !cookie.value().is_empty())
-                .map(|cookie| cookie.value().to_owned())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+    let mut tokens = super::login::cookie_values(headers, NAME);
+    tokens.retain(|token| !token.is_empty());
+    tokens
 }
 
 /// Why a form POST is refused, if it is: an `Origin` that is not this server, or a token that

@@ -323,10 +323,15 @@ fn set_cookie(response: &mut Response<Body>, cookie: Cookie<'_>) {
     }
 }
 
-/// Every `sid` value among the request's cookies, in order. Each pair is read on its own:
-/// a malformed pair, or a byte that is not ASCII elsewhere in the header, never hides a good
-/// `sid` (any client may send any `Cookie` header).
+/// Every `sid` value among the request's cookies, in order.
 pub fn session_cookies(headers: &HeaderMap) -> Vec<String> {
+    cookie_values(headers, SESSION_COOKIE)
+}
+
+/// Every value of the cookie `name` among the request's cookies, in order. Each pair is read
+/// on its own: a malformed pair, or a byte that is not ASCII elsewhere in the header, never
+/// hides a good one (any client may send any `Cookie` header).
+pub fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -334,7 +339,7 @@ pub fn session_cookies(headers: &HeaderMap) -> Vec<String> {
             String::from_utf8_lossy(value.as_bytes())
                 .split(';')
                 .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
-                .filter(|cookie| cookie.name() == SESSION_COOKIE)
+                .filter(|cookie| cookie.name() == name)
                 .map(|cookie| cookie.value().to_owned())
                 .collect::<Vec<_>>()
         })

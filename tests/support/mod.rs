@@ -104,3 +104,39 @@ pub fn processes_named(marker: &str) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Debian's chromium (or another name for it), or `None` where it is missing: then the test
+/// says so and passes, except in CI, where `.ci/run` installs it and a missing one fails.
+#[allow(dead_code)] // not every test file that shares this module uses a browser
+pub fn chromium() -> Option<&'static str> {
+    let found = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|name| which::which(name).is_ok());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is missing: .ci/run installs it (apt-get install chromium)"
+        );
+        eprintln!("chromium is not installed here: skipping the browser test");
+    }
+    found
+}
+
+/// Headless `chromium` with `options`, dumping the DOM of `url` once loaded.
+#[allow(dead_code)] // not every test file that shares this module uses a browser
+pub fn headless_dom(chromium: &str, options: &[&str], url: &str) -> std::process::Output {
+    run_within(
+        std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+            ])
+            .args(options)
+            .arg("--dump-dom")
+            .arg(url)
+            .stdin(std::process::Stdio::null()),
+        std::time::Duration::from_secs(60),
+    )
+}
