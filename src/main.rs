@@ -77,6 +77,12 @@ struct ServeArgs {
     /// the open-file limit (whose soft value is raised to the hard one at start).
     #[arg(long, value_name = "N", default_value_t = 1000)]
     max_connections: usize,
+    /// Sessions at most; a login beyond is answered 503 (stage 3).
+    #[arg(long, value_name = "N", default_value_t = server::SessionCaps::default().total)]
+    max_sessions: usize,
+    /// Sessions of one user at most; a login beyond ends their session unused longest (stage 3).
+    #[arg(long, value_name = "N", default_value_t = server::SessionCaps::default().per_user)]
+    max_sessions_per_user: usize,
 }
 
 #[derive(Debug, clap::Args)]
@@ -369,6 +375,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.session_idle = args.session_idle;
     config.secure_cookies = args.secure;
     config.show_headers = args.show_headers;
+    config.session_caps = server::SessionCaps {
+        total: args.max_sessions,
+        per_user: args.max_sessions_per_user,
+    };
     config.max_connections = args
         .max_connections
         .min(connections_the_open_file_limit_allows());

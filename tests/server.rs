@@ -498,6 +498,43 @@ mod login {
         );
     }
 
+    /// Sessions are capped: a user's oldest session ends when they log in once too often, and a
+    /// full server turns a login away with 503 and the form instead of growing.
+    #[tokio::test]
+    async fn sessions_are_capped_per_user_and_in_all() {
+        let server = Reference::start(|config| {
+            config.session_caps = session_lab::server::SessionCaps {
+                total: 2,
+                per_user: 1,
+            }
+        })
+        .await;
+        let first = session_id(&log_in(&server, &ALICE, None).await);
+        let second = session_id(&log_in(&server, &ALICE, None).await);
+        assert_eq!(
+            get_home(&server, &first).await.status(),
+            StatusCode::SEE_OTHER,
+            "ended"
+        );
+        assert_eq!(get_home(&server, &second).await.status(), StatusCode::OK);
+
+        let full = Reference::start(|config| {
+            config.session_caps = session_lab::server::SessionCaps {
+                total: 1,
+                per_user: 5,
+            }
+        })
+        .await;
+        assert_eq!(
+            log_in(&full, &ALICE, None).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let refused = log_in(&full, &ALICE, None).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()["retry-after"], "60");
+        assert!(refused.text().await.unwrap().contains("as many sessions"));
+    }
+
     /// A flood of logins runs at most `at_once` password checks and queues `waiting` more; the
     /// rest are turned away at once with 503 and Retry-After, and a login after the flood works.
     #[tokio::test]

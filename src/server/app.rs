@@ -40,6 +40,8 @@ pub struct App {
     pub(super) request_deadline: std::time::Duration,
     #[cfg(feature = "stage3")]
     pub(super) failed_logins: super::throttle::FailedLogins,
+    #[cfg(feature = "stage3")]
+    pub(super) session_caps: super::SessionCaps,
 }
 
 impl App {
@@ -73,6 +75,8 @@ impl App {
             request_deadline: config.request_deadline,
             #[cfg(feature = "stage3")]
             failed_logins: super::throttle::FailedLogins::new(config.failed_logins_per_minute),
+            #[cfg(feature = "stage3")]
+            session_caps: config.session_caps,
         }
     }
 

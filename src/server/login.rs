@@ -217,8 +217,21 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
     for previous in &previous_sessions {
         app.sessions.remove(previous);
     }
-    let Ok(id) = app.sessions.create(&username, app.clock.unix_seconds()) else {
-        return no_randomness();
+    let id = match app
+        .sessions
+        .create(&username, app.clock.unix_seconds(), app.session_caps)
+    {
+        Ok(id) => id,
+        Err(super::sessions::CreateError::Random(_)) => return no_randomness(),
+        Err(super::sessions::CreateError::Full) => {
+            let mut full = respond::html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                pages::login(next.as_deref(), Some(FULL), &token),
+            );
+            full.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("60"));
+            return full;
+        }
     };
     // Saved before the answer: the session the browser is about to hold survives a crash.
     app.save_now().await;
@@ -257,6 +270,9 @@ fn no_randomness() -> Response<Body> {
         "The operating system's random source failed; try again.",
     )
 }
+
+/// What the login page says when the server holds as many sessions as it may.
+const FULL: &str = "The server holds as many sessions as it may: try again later.";
 
 /// What the login page says when too many logins are being checked already.
 const BUSY: &str = "The server is checking many logins at the moment: try again in a second.";

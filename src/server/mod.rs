@@ -86,8 +86,27 @@ pub struct Config {
     pub request_deadline: Duration,
     /// Connections served at once; one beyond is answered 503 and closed.
     pub max_connections: usize,
-    /// Failed logins a minute per client address before it is answered 429 (0: no limit).
+    /// Failed logins a minute per client address and username before 429 (0: no limit).
     pub failed_logins_per_minute: u32,
+    /// Sessions at most, in all and per user (stage 3).
+    pub session_caps: SessionCaps,
+}
+
+/// How many sessions the table may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCaps {
+    pub total: usize,
+    pub per_user: usize,
+}
+
+impl Default for SessionCaps {
+    /// Far beyond a class (a million sessions take about 200 MB), and a user's browsers.
+    fn default() -> Self {
+        Self {
+            total: 2_000_000,
+            per_user: 100,
+        }
+    }
 }
 
 /// How many password checks run at once, and how many logins may wait for one.
@@ -131,6 +150,7 @@ impl Config {
             request_deadline: Duration::from_secs(10),
             max_connections: 1000,
             failed_logins_per_minute: 10,
+            session_caps: SessionCaps::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Only a successful login creates a session, so anonymous traffic cannot grow this table.
 
+use super::SessionCaps;
 use crate::store::SessionRecord;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,6 +39,14 @@ fn key(id: &str) -> Option<SessionKey> {
     (id.len() == SESSION_ID_CHARS
         && URL_SAFE_NO_PAD.decode_slice(id, &mut key).ok() == Some(SESSION_ID_BYTES))
     .then_some(SessionKey(key))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("the operating system's random source failed: {0}")]
+    Random(getrandom::Error),
+    #[error("the server holds as many sessions as it may")]
+    Full,
 }
 
 #[derive(Debug)]
@@ -117,9 +126,29 @@ impl SessionTable {
         now.saturating_sub(last_seen) > self.idle_limit_secs
     }
 
-    pub fn create(&self, user: &str, now: u64) -> Result<String, getrandom::Error> {
+    /// A new session for `user`. The table holds at most `caps.total` sessions (then a login is
+    /// refused, [`CreateError::Full`]) and `caps.per_user` of one user's (then the one unused
+    /// longest is ended): a flood of logins cannot grow it without bound.
+    pub fn create(&self, user: &str, now: u64, caps: SessionCaps) -> Result<String, CreateError> {
+        if self.sessions.len() >= caps.total {
+            return Err(CreateError::Full);
+        }
+        let mut theirs: Vec<(SessionKey, u64)> = self
+            .sessions
+            .iter()
+            .filter(|entry| *entry.user == *user)
+            .map(|entry| (*entry.key(), entry.last_seen.load(Ordering::Relaxed)))
+            .collect();
+        if theirs.len() >= caps.per_user.max(1) {
+            theirs.sort_by_key(|(_, last_seen)| *last_seen);
+            let surplus = theirs.len() + 1 - caps.per_user.max(1);
+            for (key, _) in theirs.into_iter().take(surplus) {
+                self.sessions.remove(&key);
+            }
+            self.changed();
+        }
         let mut key = SessionKey([0u8; SESSION_ID_BYTES]);
-        getrandom::fill(&mut key.0)?;
+        getrandom::fill(&mut key.0).map_err(CreateError::Random)?;
         self.sessions.insert(
             key,
             Session {
@@ -200,6 +229,36 @@ impl SessionTable {
 }
 
 #[cfg(test)]
+mod caps_tests {
+    use super::SessionCaps;
+    use super::*;
+
+    #[test]
+    fn a_user_keeps_the_newest_sessions_and_a_full_table_refuses_more() {
+        let table = SessionTable::new(3600);
+        let caps = SessionCaps {
+            total: 3,
+            per_user: 2,
+        };
+        let first = table.create("alice", 100, caps).unwrap();
+        let second = table.create("alice", 200, caps).unwrap();
+        let third = table.create("alice", 300, caps).unwrap();
+        assert_eq!(
+            table.user(&first, 301),
+            None,
+            "the one unused longest was ended"
+        );
+        assert!(table.user(&second, 301).is_some());
+        assert!(table.user(&third, 301).is_some());
+        table.create("bob", 300, caps).unwrap();
+        assert!(matches!(
+            table.create("carol", 300, caps),
+            Err(CreateError::Full)
+        ));
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -218,7 +277,7 @@ mod tests {
     #[test]
     fn a_session_expires_after_its_idle_limit_and_use_refreshes_it() {
         let table = SessionTable::new(60);
-        let id = table.create("alice", 1000).unwrap();
+        let id = table.create("alice", 1000, SessionCaps::default()).unwrap();
         assert_eq!(table.user(&id, 1060).as_deref(), Some("alice"));
         assert_eq!(table.user(&id, 1120).as_deref(), Some("alice"));
         assert_eq!(table.user(&id, 1181), None);
@@ -228,8 +287,8 @@ mod tests {
     #[test]
     fn purge_removes_only_expired_sessions_and_marks_a_change() {
         let table = SessionTable::new(60);
-        table.create("old", 1000).unwrap();
-        let fresh = table.create("new", 1100).unwrap();
+        table.create("old", 1000, SessionCaps::default()).unwrap();
+        let fresh = table.create("new", 1100, SessionCaps::default()).unwrap();
         let before = table.changes();
         assert_eq!(table.purge_expired(1100 + 30), 1);
         assert!(table.changes() > before);
@@ -267,8 +326,8 @@ mod tests {
     fn sessions_of_one_user_share_one_name() {
         let table = SessionTable::new(60);
         let (a, b) = (
-            table.create("alice", 1).unwrap(),
-            table.create("alice", 1).unwrap(),
+            table.create("alice", 1, SessionCaps::default()).unwrap(),
+            table.create("alice", 1, SessionCaps::default()).unwrap(),
         );
         let shared = |id: &str| table.sessions.get(&key(id).unwrap()).unwrap().user.clone();
         assert!(Arc::ptr_eq(&shared(&a), &shared(&b)));
