@@ -57,7 +57,7 @@ pub const STAGE: u8 = if cfg!(feature = "stage5") {
 };
 
 /// The largest request head (request line and headers) the server reads.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 /// How the server is set up. [`Config::new`] gives the defaults of `session-lab serve`.
 #[derive(Debug, Clone)]
