@@ -1,5 +1,7 @@
-//! The reference server against a real browser (Debian's chromium, headless): a page on
-//! another origin that auto-posts the login form must not log the browser in.
+//! The reference server against a real browser (Debian's chromium, headless): a person's
+//! whole visit, driven over the DevTools protocol (log in through the form, the session cookie
+//! out of the page's reach, the two cookies of `/cookies` kept as they should be, log out);
+//! and a page on another origin that auto-posts the login form must not log the browser in.
 #![cfg(feature = "stage3")]
 
 mod support;
@@ -64,4 +66,82 @@ async fn a_cross_origin_page_cannot_log_the_browser_in() {
         serde_json::json!([]),
         "a session was made"
     );
+}
+
+#[cfg(feature = "stage4")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_logs_in_through_the_form_keeps_the_cookies_right_and_logs_out() {
+    let Some(chromium) = support::chromium() else {
+        return;
+    };
+    let state = tempfile::tempdir().unwrap();
+    let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    config.store = Arc::new(JsonFileStore::new(state.path().join("sessions.json")));
+    let running = server::start(config).await.unwrap();
+    let base = format!("http://{}", running.addr());
+    tokio::task::spawn_blocking(move || {
+        let mut browser = support::devtools::Browser::start(chromium);
+        // `/` sends a visitor who is not logged in to the login page.
+        browser.open(&format!("{base}/"));
+        assert_eq!(browser.evaluate("location.pathname"), "/login");
+        browser.run_and_wait_for_load(
+            "document.querySelector('[name=username]').value = 'alice';\
+             document.querySelector('[name=password]').value = 'wonderland';\
+             document.forms[0].submit()",
+        );
+        let text = browser.evaluate("document.body.innerText");
+        assert!(
+            text.as_str().unwrap().contains("Logged in as alice"),
+            "{text}"
+        );
+        assert_eq!(
+            browser.evaluate("document.cookie"),
+            "",
+            "sid (and csrf) are HttpOnly: no script may read them"
+        );
+        let cookies = browser.cookies(&base);
+        let sid = cookies
+            .iter()
+            .find(|c| c["name"] == "sid")
+            .expect("a sid cookie");
+        assert_eq!(sid["httpOnly"], true);
+        assert_eq!(sid["sameSite"], "Lax");
+
+        browser.open(&format!("{base}/cookies"));
+        let cookies = browser.cookies(&base);
+        let named = |name: &str| cookies.iter().find(|c| c["name"] == name).cloned();
+        let grover = named("grover").expect("grover");
+        assert_eq!(
+            grover["session"], true,
+            "grover lives until the browser closes"
+        );
+        let cookiemonster = named("cookiemonster").expect("cookiemonster");
+        assert_eq!(cookiemonster["session"], false);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let days = (cookiemonster["expires"].as_f64().unwrap() - now) / 86_400.0;
+        assert!(
+            (29.99..30.01).contains(&days),
+            "cookiemonster expires in {days} days"
+        );
+
+        browser.open(&format!("{base}/"));
+        browser
+            .run_and_wait_for_load("document.querySelector('form[action=\\'/logout\\']').submit()");
+        assert_eq!(browser.evaluate("location.pathname"), "/login");
+        assert!(
+            browser.cookies(&base).iter().all(|c| c["name"] != "sid"),
+            "the session cookie was deleted at logout"
+        );
+        browser.open(&format!("{base}/"));
+        assert_eq!(
+            browser.evaluate("location.pathname"),
+            "/login",
+            "logged out"
+        );
+    })
+    .await
+    .unwrap();
 }

@@ -2,6 +2,9 @@
 //! replaying what other sites send, running the binary within a time limit, a look at
 //! whether a process is still running, and the checks of a report that ended one way.
 
+#[allow(dead_code)] // only the browser tests drive a browser
+pub mod devtools;
+
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
