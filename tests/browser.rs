@@ -13,6 +13,13 @@ use session_lab::store::JsonFileStore;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+/// The reference server on a free port, its state in `state`.
+async fn reference(state: &tempfile::TempDir) -> server::RunningServer {
+    let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
+    config.store = Arc::new(JsonFileStore::new(state.path().join("sessions.json")));
+    server::start(config).await.unwrap()
+}
+
 /// Loads `url` in headless chromium, lets it run its scripts and follow where they lead, and
 /// returns the final page's DOM.
 fn final_dom(chromium: &str, url: &str) -> String {
@@ -26,9 +33,7 @@ async fn a_cross_origin_page_cannot_log_the_browser_in() {
         return;
     };
     let state = tempfile::tempdir().unwrap();
-    let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-    config.store = Arc::new(JsonFileStore::new(state.path().join("sessions.json")));
-    let running = server::start(config).await.unwrap();
+    let running = reference(&state).await;
     let target = running.addr();
     // The attacker's page, on another port of the same host: same site, another origin.
     let attacker = support::serve(move |_| {
@@ -75,9 +80,7 @@ async fn a_browser_logs_in_through_the_form_keeps_the_cookies_right_and_logs_out
         return;
     };
     let state = tempfile::tempdir().unwrap();
-    let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-    config.store = Arc::new(JsonFileStore::new(state.path().join("sessions.json")));
-    let running = server::start(config).await.unwrap();
+    let running = reference(&state).await;
     let base = format!("http://{}", running.addr());
     tokio::task::spawn_blocking(move || {
         let mut browser = support::devtools::Browser::start(chromium);
