@@ -80,7 +80,14 @@ impl App {
         }
     }
 
-    pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+    /// Answers `request`, which came from `peer`.
+    pub async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: std::net::IpAddr,
+    ) -> Response<Body> {
+        #[cfg(not(feature = "stage3"))]
+        let _ = peer;
         let hits = self.count_hit();
         if let Some(problem) = host_problem(&request) {
             return respond::problem(StatusCode::BAD_REQUEST, problem);
@@ -107,7 +114,7 @@ impl App {
         }
         #[cfg(feature = "stage3")]
         {
-            login::route(self, request, hits).await
+            login::route(self, request, hits, peer).await
         }
         #[cfg(not(feature = "stage3"))]
         {
@@ -197,10 +204,16 @@ pub fn public_route(
 /// up to about 112 KiB get through it); this holds the limit exactly.
 fn head_size(request: &Request<Incoming>) -> usize {
     const CRLF: usize = 2;
-    let line = request.method().as_str().len()
-        + request.uri().to_string().len()
-        + "  HTTP/1.1".len()
-        + CRLF;
+    let uri = request.uri();
+    // Measured part by part: formatting the whole URI would allocate on every request.
+    let target = uri
+        .scheme_str()
+        .map_or(0, |scheme| scheme.len() + "://".len())
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len())
+        + uri.path_and_query().map_or(1, |path| path.as_str().len());
+    let line = request.method().as_str().len() + target + "  HTTP/1.1".len() + CRLF;
     let headers: usize = request
         .headers()
         .iter()

@@ -5,7 +5,7 @@ use super::respond::Body;
 use crate::clock::Clock;
 use cookie::{Cookie, SameSite};
 use hyper::body::Incoming;
-use hyper::header::{COOKIE, DATE, HeaderValue, SET_COOKIE};
+use hyper::header::{COOKIE, DATE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use std::time::Duration;
 
@@ -31,15 +31,12 @@ pub fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body>
         .map(|cookie| format!("{}={}\n", cookie.name(), cookie.value()))
         .collect();
     let mut response = super::respond::text(StatusCode::OK, echo);
-    let headers = response.headers_mut();
     // The clock's Date (hyper would use the system's): Expires is meant relative to it.
     if let Ok(date) = HeaderValue::try_from(httpdate::fmt_http_date(now)) {
-        headers.insert(DATE, date);
+        response.headers_mut().insert(DATE, date);
     }
     for cookie in exercise_cookies(now) {
-        if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-            headers.append(SET_COOKIE, value);
-        }
+        super::respond::set_cookie(&mut response, &cookie);
     }
     response
 }

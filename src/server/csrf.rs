@@ -6,7 +6,7 @@
 
 use super::respond::Body;
 use cookie::{Cookie, SameSite};
-use hyper::header::{HOST, HeaderMap, HeaderValue, ORIGIN, SET_COOKIE};
+use hyper::header::{HOST, HeaderMap, ORIGIN};
 use hyper::{Response, StatusCode};
 use subtle::ConstantTimeEq;
 
@@ -20,11 +20,12 @@ pub struct FormToken {
 }
 
 impl FormToken {
-    /// The token of the request's `csrf` cookie, or a fresh one from the OS random source.
-    pub fn for_request(headers: &HeaderMap) -> Result<Self, getrandom::Error> {
-        if let Some(value) = cookie_token(headers) {
+    /// The token of the request's `csrf` cookie (among its `cookies`), or a fresh one from
+    /// the OS random source.
+    pub fn for_cookies(cookies: &[(String, String)]) -> Result<Self, getrandom::Error> {
+        if let Some(value) = tokens(cookies).next() {
             return Ok(Self {
-                value,
+                value: value.to_owned(),
                 is_new: false,
             });
         }
@@ -45,29 +46,24 @@ impl FormToken {
             .path("/")
             .secure(secure)
             .build();
-        if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-            response.headers_mut().append(SET_COOKIE, value);
-        }
+        super::respond::set_cookie(response, &cookie);
     }
 }
 
-/// The `csrf` cookie's value, if the request carries one that could be a token.
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    cookie_tokens(headers).into_iter().next()
-}
-
-/// Every `csrf` cookie the request carries: one planted for a narrower path (cookies ignore
+/// Every `csrf` cookie among `cookies`: one planted for a narrower path (cookies ignore
 /// ports, so a page on another port of the host can set one) comes first, and must not make
 /// the site's own form fail.
-fn cookie_tokens(headers: &HeaderMap) -> Vec<String> {
-    let mut tokens = super::login::cookie_values(headers, NAME);
-    tokens.retain(|token| !token.is_empty());
-    tokens
+fn tokens(cookies: &[(String, String)]) -> impl Iterator<Item = &str> {
+    super::login::values(cookies, NAME).filter(|token| !token.is_empty())
 }
 
 /// Why a form POST is refused, if it is: an `Origin` that is not this server, or a token that
-/// is missing or does not match the cookie (compared in constant time).
-pub fn refusal(headers: &HeaderMap, submitted: Option<&str>) -> Option<&'static str> {
+/// is missing or does not match a `csrf` cookie among `cookies` (compared in constant time).
+pub fn refusal(
+    headers: &HeaderMap,
+    cookies: &[(String, String)],
+    submitted: Option<&str>,
+) -> Option<&'static str> {
     if let Some(origin) = headers.get(ORIGIN) {
         let host = headers.get(HOST).and_then(|host| host.to_str().ok());
         let same = origin.to_str().ok().is_some_and(|origin| {
@@ -82,9 +78,7 @@ pub fn refusal(headers: &HeaderMap, submitted: Option<&str>) -> Option<&'static 
         }
     }
     let matches = submitted.is_some_and(|submitted| {
-        cookie_tokens(headers)
-            .iter()
-            .any(|cookie| bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes())))
+        tokens(cookies).any(|cookie| bool::from(cookie.as_bytes().ct_eq(submitted.as_bytes())))
     });
     (!matches).then_some(
         "This form's security token is missing or out of date (it must come from a page of this site): load the page again and send the form from there.",
@@ -99,6 +93,7 @@ pub fn forbidden(reason: &str) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyper::header::HeaderValue;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -111,31 +106,70 @@ mod tests {
     #[test]
     fn a_form_passes_only_with_its_cookie_and_from_this_origin() {
         let ok = headers(&[("host", "127.0.0.1:8080"), ("cookie", "csrf=abc")]);
-        assert_eq!(refusal(&ok, Some("abc")), None);
-        assert!(refusal(&ok, Some("abd")).is_some(), "another token");
-        assert!(refusal(&ok, None).is_some(), "no token");
+        assert_eq!(
+            refusal(&ok, &super::super::login::cookie_pairs(&ok), Some("abc")),
+            None
+        );
+        assert!(
+            refusal(&ok, &super::super::login::cookie_pairs(&ok), Some("abd")).is_some(),
+            "another token"
+        );
+        assert!(
+            refusal(&ok, &super::super::login::cookie_pairs(&ok), None).is_some(),
+            "no token"
+        );
         let no_cookie = headers(&[("host", "127.0.0.1:8080")]);
-        assert!(refusal(&no_cookie, Some("abc")).is_some());
+        assert!(
+            refusal(
+                &no_cookie,
+                &super::super::login::cookie_pairs(&no_cookie),
+                Some("abc")
+            )
+            .is_some()
+        );
         let same_origin = headers(&[
             ("host", "127.0.0.1:8080"),
             ("origin", "http://127.0.0.1:8080"),
             ("cookie", "csrf=abc"),
         ]);
-        assert_eq!(refusal(&same_origin, Some("abc")), None);
+        assert_eq!(
+            refusal(
+                &same_origin,
+                &super::super::login::cookie_pairs(&same_origin),
+                Some("abc")
+            ),
+            None
+        );
         let other_port = headers(&[
             ("host", "127.0.0.1:8080"),
             ("origin", "http://127.0.0.1:9090"),
             ("cookie", "csrf=abc"),
         ]);
         assert!(
-            refusal(&other_port, Some("abc")).is_some(),
+            refusal(
+                &other_port,
+                &super::super::login::cookie_pairs(&other_port),
+                Some("abc")
+            )
+            .is_some(),
             "same site, other origin"
         );
         let null = headers(&[("host", "h"), ("origin", "null"), ("cookie", "csrf=abc")]);
-        assert!(refusal(&null, Some("abc")).is_some());
+        assert!(
+            refusal(
+                &null,
+                &super::super::login::cookie_pairs(&null),
+                Some("abc")
+            )
+            .is_some()
+        );
         let planted_first = headers(&[("host", "h"), ("cookie", "csrf=evil; csrf=abc")]);
         assert_eq!(
-            refusal(&planted_first, Some("abc")),
+            refusal(
+                &planted_first,
+                &super::super::login::cookie_pairs(&planted_first),
+                Some("abc")
+            ),
             None,
             "a planted cookie blocks nothing"
         );

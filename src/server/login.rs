@@ -8,7 +8,7 @@ use super::respond::{self, Body};
 use cookie::{Cookie, SameSite};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue, RETRY_AFTER, SET_COOKIE};
+use hyper::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use percent_encoding::percent_decode;
 
@@ -17,14 +17,20 @@ pub const SESSION_COOKIE: &str = "sid";
 
 const WRONG_CREDENTIALS: &str = "Wrong username or password.";
 
-pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> Response<Body> {
+pub async fn route(
+    app: &App,
+    request: Request<Incoming>,
+    hits: Option<u64>,
+    peer: std::net::IpAddr,
+) -> Response<Body> {
     let path = request.uri().path();
+    let cookies = cookie_pairs(request.headers());
     if path == "/login" {
         return match *request.method() {
             Method::GET | Method::HEAD => {
                 let next = query_param(&request, "next");
                 let next = next.as_deref().filter(|next| is_local_path(next));
-                let Ok(token) = csrf::FormToken::for_request(request.headers()) else {
+                let Ok(token) = csrf::FormToken::for_cookies(&cookies) else {
                     return no_randomness();
                 };
                 let mut page =
@@ -32,27 +38,26 @@ pub async fn route(app: &App, request: Request<Incoming>, hits: Option<u64>) -> 
                 token.set_on(&mut page, app.secure_cookies);
                 page
             }
-            Method::POST => log_in(app, request).await,
+            Method::POST => log_in(app, request, &cookies, peer).await,
             _ => respond::method_not_allowed("GET, HEAD, POST"),
         };
     }
     let now = app.clock.unix_seconds();
     // The first `sid` that names a live session: a stale or planted one before it (another
     // path's cookie, a leftover) must not hide it.
-    let session = session_cookies(request.headers())
-        .into_iter()
-        .find_map(|id| app.sessions.user(&id, now).map(|user| (id, user)));
+    let session = values(&cookies, SESSION_COOKIE)
+        .find_map(|id| app.sessions.user(id, now).map(|user| (id.to_owned(), user)));
     let Some((session_id, user)) = session else {
         return redirect_to_login(&request);
     };
     match (path, request.method()) {
-        ("/logout", &Method::POST) => match read_form(app, request).await {
+        ("/logout", &Method::POST) => match read_form(app, request, &cookies).await {
             Ok(_) => log_out(app, &session_id).await,
             Err(refused) => refused,
         },
         ("/logout", _) => respond::method_not_allowed("POST"),
         _ => {
-            let Ok(token) = csrf::FormToken::for_request(request.headers()) else {
+            let Ok(token) = csrf::FormToken::for_cookies(&cookies) else {
                 return no_randomness();
             };
             let visitor = Visitor {
@@ -88,7 +93,6 @@ fn redirect_to_login(request: &Request<Incoming>) -> Response<Body> {
 
 /// A submitted form, once it is whole, valid and sent from this site.
 struct Submitted {
-    headers: HeaderMap,
     form: Vec<(String, String)>,
 }
 
@@ -103,7 +107,11 @@ impl Submitted {
 
 /// Reads a form POST: form-encoded (415), at most [`MAX_BODY_BYTES`] (413), whole within the
 /// request deadline (408), valid (400), and sent from a page of this site (403, see [`csrf`]).
-async fn read_form(app: &App, request: Request<Incoming>) -> Result<Submitted, Response<Body>> {
+async fn read_form(
+    app: &App,
+    request: Request<Incoming>,
+    cookies: &[(String, String)],
+) -> Result<Submitted, Response<Body>> {
     if !is_form(request.headers()) {
         return Err(respond::problem(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -141,26 +149,27 @@ async fn read_form(app: &App, request: Request<Incoming>) -> Result<Submitted, R
             "The form is not valid application/x-www-form-urlencoded UTF-8.",
         ));
     };
-    let submitted = Submitted {
-        headers: parts.headers,
-        form,
-    };
-    match csrf::refusal(&submitted.headers, submitted.field(csrf::NAME).as_deref()) {
+    let submitted = Submitted { form };
+    match csrf::refusal(
+        &parts.headers,
+        cookies,
+        submitted.field(csrf::NAME).as_deref(),
+    ) {
         Some(reason) => Err(csrf::forbidden(reason)),
         None => Ok(submitted),
     }
 }
 
-async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
-    let address = request
-        .extensions()
-        .get::<super::ClientAddr>()
-        .map(|address| address.0);
-    let submitted = match read_form(app, request).await {
+async fn log_in(
+    app: &App,
+    request: Request<Incoming>,
+    cookies: &[(String, String)],
+    peer: std::net::IpAddr,
+) -> Response<Body> {
+    let submitted = match read_form(app, request, cookies).await {
         Ok(submitted) => submitted,
         Err(refused) => return refused,
     };
-    let previous_sessions = session_cookies(&submitted.headers);
     let field = |name: &str| submitted.field(name);
     // Valid: read_form compared it with the cookie.
     let token = field(csrf::NAME).unwrap_or_default();
@@ -171,20 +180,18 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         );
     };
     let next = field("next").filter(|next| is_local_path(next));
-    let now = app.clock.unix_seconds();
-    if let Some(wait) = address.and_then(|address| app.failed_logins.wait(address, &username, now))
+    // The login page again, saying why.
+    let again = |status, message: &str| {
+        respond::html(status, pages::login(next.as_deref(), Some(message), &token))
+    };
+    if let Some(wait) = app
+        .failed_logins
+        .wait(peer, &username, app.clock.unix_seconds())
     {
         let message = format!(
             "Too many failed logins as {username} from your address: try again in {wait} s."
         );
-        let mut slow_down = respond::html(
-            StatusCode::TOO_MANY_REQUESTS,
-            pages::login(next.as_deref(), Some(&message), &token),
-        );
-        if let Ok(value) = HeaderValue::try_from(wait.to_string()) {
-            slow_down.headers_mut().insert(RETRY_AFTER, value);
-        }
-        return slow_down;
+        return respond::retry_after(again(StatusCode::TOO_MANY_REQUESTS, &message), wait);
     }
 
     let users = app.users.clone();
@@ -194,27 +201,16 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         .run(move || users.verify(&user, &password))
         .await
     else {
-        let mut busy = respond::html(
-            StatusCode::SERVICE_UNAVAILABLE,
-            pages::login(next.as_deref(), Some(BUSY), &token),
-        );
-        busy.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
-        return busy;
+        return respond::retry_after(again(StatusCode::SERVICE_UNAVAILABLE, BUSY), 1);
     };
     if !accepted {
-        if let Some(address) = address {
-            app.failed_logins
-                .record(address, &username, app.clock.unix_seconds());
-        }
-        return respond::html(
-            StatusCode::UNAUTHORIZED,
-            pages::login(next.as_deref(), Some(WRONG_CREDENTIALS), &token),
-        );
+        app.failed_logins
+            .record(peer, &username, app.clock.unix_seconds());
+        return again(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS);
     }
 
     // A fresh id at every login: a session id planted before login is worth nothing after it.
-    for previous in &previous_sessions {
+    for previous in values(cookies, SESSION_COOKIE) {
         app.sessions.remove(previous);
     }
     let id = match app
@@ -224,13 +220,7 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         Ok(id) => id,
         Err(super::sessions::CreateError::Random(_)) => return no_randomness(),
         Err(super::sessions::CreateError::Full) => {
-            let mut full = respond::html(
-                StatusCode::SERVICE_UNAVAILABLE,
-                pages::login(next.as_deref(), Some(FULL), &token),
-            );
-            full.headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from_static("60"));
-            return full;
+            return respond::retry_after(again(StatusCode::SERVICE_UNAVAILABLE, FULL), 60);
         }
     };
     // Saved before the answer: the session the browser is about to hold survives a crash.
@@ -239,7 +229,7 @@ async fn log_in(app: &App, request: Request<Incoming>) -> Response<Body> {
         .and_then(|next| HeaderValue::try_from(next).ok())
         .unwrap_or(HeaderValue::from_static("/"));
     let mut response = respond::see_other(location);
-    set_cookie(&mut response, session_set_cookie(&id, app.secure_cookies));
+    respond::set_cookie(&mut response, &session_set_cookie(&id, app.secure_cookies));
     response
 }
 
@@ -250,7 +240,7 @@ async fn log_out(app: &App, session_id: &str) -> Response<Body> {
     let mut response = respond::see_other(HeaderValue::from_static("/login"));
     let mut expired = session_set_cookie("", app.secure_cookies);
     expired.set_max_age(cookie::time::Duration::ZERO);
-    set_cookie(&mut response, expired);
+    respond::set_cookie(&mut response, &expired);
     response
 }
 
@@ -333,21 +323,10 @@ impl Drop for Admitted {
     }
 }
 
-fn set_cookie(response: &mut Response<Body>, cookie: Cookie<'_>) {
-    if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-        response.headers_mut().append(SET_COOKIE, value);
-    }
-}
-
-/// Every `sid` value among the request's cookies, in order.
-pub fn session_cookies(headers: &HeaderMap) -> Vec<String> {
-    cookie_values(headers, SESSION_COOKIE)
-}
-
-/// Every value of the cookie `name` among the request's cookies, in order. Each pair is read
-/// on its own: a malformed pair, or a byte that is not ASCII elsewhere in the header, never
-/// hides a good one (any client may send any `Cookie` header).
-pub fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
+/// The request's cookies as name and value, in order, read once per request. Each pair is
+/// read on its own: a malformed pair, or a byte that is not ASCII elsewhere in the header,
+/// never hides a good one (any client may send any `Cookie` header).
+pub fn cookie_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -355,11 +334,18 @@ pub fn cookie_values(headers: &HeaderMap, name: &str) -> Vec<String> {
             String::from_utf8_lossy(value.as_bytes())
                 .split(';')
                 .filter_map(|pair| Cookie::parse(pair.trim().to_owned()).ok())
-                .filter(|cookie| cookie.name() == name)
-                .map(|cookie| cookie.value().to_owned())
+                .map(|cookie| (cookie.name().to_owned(), cookie.value().to_owned()))
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// The values of the cookie `name` among `cookies`, in order.
+pub fn values<'a>(cookies: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    cookies
+        .iter()
+        .filter(move |(cookie, _)| cookie == name)
+        .map(|(_, value)| value.as_str())
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -456,10 +442,16 @@ mod tests {
     fn malformed_cookie_headers_are_skipped_not_errors() {
         let mut headers = HeaderMap::new();
         headers.append(COOKIE, HeaderValue::from_static("theme; a=b=c; =; ;;"));
-        assert_eq!(session_cookies(&headers), Vec::<String>::new());
+        assert_eq!(
+            values(&cookie_pairs(&headers), SESSION_COOKIE).collect::<Vec<_>>(),
+            Vec::<String>::new()
+        );
         headers.append(COOKIE, HeaderValue::from_bytes(b"sid=\xff").unwrap());
         headers.append(COOKIE, HeaderValue::from_static("x=1; sid=abc"));
-        assert_eq!(session_cookies(&headers), ["\u{fffd}", "abc"]);
+        assert_eq!(
+            values(&cookie_pairs(&headers), SESSION_COOKIE).collect::<Vec<_>>(),
+            ["\u{fffd}", "abc"]
+        );
     }
 
     #[test]
@@ -469,6 +461,9 @@ mod tests {
             COOKIE,
             HeaderValue::from_bytes(b"name=caf\xc3\xa9; sid=abc").unwrap(),
         );
-        assert_eq!(session_cookies(&headers), ["abc"]);
+        assert_eq!(
+            values(&cookie_pairs(&headers), SESSION_COOKIE).collect::<Vec<_>>(),
+            ["abc"]
+        );
     }
 }

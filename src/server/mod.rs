@@ -266,10 +266,6 @@ impl RunningServer {
     }
 }
 
-/// The address a request came from, as the handler finds it in the request's extensions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub std::net::IpAddr);
-
 /// What a connection beyond [`Config::max_connections`] is told before it is closed.
 fn too_many_connections() -> String {
     const BODY: &str = "Too many connections: try again in a second.\n";
@@ -299,8 +295,8 @@ async fn serve(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok((stream, peer)) => (stream, peer.ip()),
                     Err(error) => {
                         // Usually out of file descriptors: wait instead of spinning.
                         tracing::warn!(%error, "accept failed");
@@ -329,16 +325,12 @@ async fn serve(
                 };
                 let app = app.clone();
                 let printer = printer.clone();
-                let peer = stream.peer_addr().ok().map(|addr| ClientAddr(addr.ip()));
-                let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                let service = service_fn(move |request| {
                     let app = app.clone();
                     let printer = printer.clone();
-                    if let Some(peer) = peer {
-                        request.extensions_mut().insert(peer);
-                    }
                     async move {
                         let head = printer.as_ref().map(|_| show_headers::RequestHead::of(&request));
-                        let response = app.handle(request).await;
+                        let response = app.handle(request, peer).await;
                         if let (Some(printer), Some(head)) = (&printer, head) {
                             printer.print(show_headers::block(&head, &response));
                         }

@@ -4,6 +4,8 @@ use super::pages;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+#[cfg(feature = "stage3")]
+use hyper::header::{RETRY_AFTER, SET_COOKIE};
 use hyper::{Response, StatusCode};
 
 pub type Body = Full<Bytes>;
@@ -55,5 +57,22 @@ pub fn see_other(location: HeaderValue) -> Response<Body> {
     response
         .headers_mut()
         .insert(hyper::header::LOCATION, location);
+    response
+}
+
+/// Adds `cookie` to `response` as a `Set-Cookie` line.
+#[cfg(feature = "stage3")]
+pub fn set_cookie(response: &mut Response<Body>, cookie: &cookie::Cookie<'_>) {
+    if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+}
+
+/// `response`, asking the client to try again after `seconds`.
+#[cfg(feature = "stage3")]
+pub fn retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body> {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
