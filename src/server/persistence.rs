@@ -25,7 +25,7 @@ impl StateVersion {
 
 /// How the app asks for a save now and learns when one covered a change: shared by the app
 /// (which asks) and the persistence (which saves).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Durability {
     save_now: Notify,
     saved: watch::Sender<StateVersion>,
@@ -34,15 +34,6 @@ pub struct Durability {
 /// How long a request waits for its change to be saved before it answers anyway.
 #[cfg(feature = "stage3")]
 const DURABLE_WAIT: Duration = Duration::from_secs(5);
-
-impl Default for Durability {
-    fn default() -> Self {
-        Self {
-            save_now: Notify::new(),
-            saved: watch::Sender::new(StateVersion::default()),
-        }
-    }
-}
 
 impl Durability {
     /// Resolves once a save covers `target`.

@@ -133,15 +133,20 @@ impl SessionTable {
         if self.sessions.len() >= caps.total {
             return Err(CreateError::Full);
         }
-        let mut theirs: Vec<(SessionKey, u64)> = self
-            .sessions
-            .iter()
-            .filter(|entry| *entry.user == *user)
-            .map(|entry| (*entry.key(), entry.last_seen.load(Ordering::Relaxed)))
-            .collect();
-        if theirs.len() >= caps.per_user.max(1) {
+        let name = self.name(user);
+        // Each of the user's sessions holds the shared name, as do the name set and `name`:
+        // the count is there for free, and the table is searched only for a user at the cap.
+        let sessions_of_user = Arc::strong_count(&name).saturating_sub(2);
+        let per_user = caps.per_user.max(1);
+        if sessions_of_user >= per_user {
+            let mut theirs: Vec<(SessionKey, u64)> = self
+                .sessions
+                .iter()
+                .filter(|entry| Arc::ptr_eq(&entry.user, &name))
+                .map(|entry| (*entry.key(), entry.last_seen.load(Ordering::Relaxed)))
+                .collect();
             theirs.sort_by_key(|(_, last_seen)| *last_seen);
-            let surplus = theirs.len() + 1 - caps.per_user.max(1);
+            let surplus = (theirs.len() + 1).saturating_sub(per_user);
             for (key, _) in theirs.into_iter().take(surplus) {
                 self.sessions.remove(&key);
             }
@@ -152,7 +157,7 @@ impl SessionTable {
         self.sessions.insert(
             key,
             Session {
-                user: self.name(user),
+                user: name,
                 last_seen: AtomicU64::new(now),
             },
         );
@@ -229,8 +234,7 @@ impl SessionTable {
 }
 
 #[cfg(test)]
-mod caps_tests {
-    use super::SessionCaps;
+mod tests {
     use super::*;
 
     #[test]
@@ -256,11 +260,6 @@ mod caps_tests {
             Err(CreateError::Full)
         ));
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     #[test]
     fn ids_are_long_random_and_url_safe() {
