@@ -240,13 +240,11 @@ impl GradingArgs {
         let server = (!self.command.is_empty()).then(|| {
             let mut spec = CommandSpec::new(self.command, &self.dir);
             spec.start_timeout = self.start_timeout;
-            spec.sandbox = sandbox.clone();
             spec
         });
         let client = self.client.map(|Words(command)| {
             let mut spec = ClientSpec::new(command, self.client_dir.as_ref().unwrap_or(&self.dir));
             spec.run_timeout = self.client_timeout;
-            spec.sandbox = sandbox.clone();
             spec
         });
         GradeOptions {

@@ -204,6 +204,34 @@ fn work(
     }
 }
 
+/// The grading of the submission at `path`, ready to run: the options within its folder, and
+/// for a zip the folder it was unpacked to (removed when dropped).
+fn prepare(
+    entry: &Entry,
+    path: &std::path::Path,
+    grading: &GradeOptions,
+    isolation: Option<&std::io::Error>,
+) -> Result<(GradeOptions, Option<tempfile::TempDir>), String> {
+    if let Some(error) = isolation {
+        return Err(format!(
+            "cannot give this grading a network of its own: {error}; grade with --sandbox none to run without one"
+        ));
+    }
+    let (root, unpacked) = match entry {
+        Entry::Zip { .. } => {
+            // Named as a run folder: one that a killed grader leaves is removed by the next.
+            let folder = tempfile::Builder::new()
+                .prefix(&crate::target::run_folder_prefix())
+                .tempdir()
+                .map_err(|error| format!("cannot make a folder to unpack into: {error}"))?;
+            let root = submission::unzip(path, folder.path()).map_err(|error| error.to_string())?;
+            (root, Some(folder))
+        }
+        _ => (path.to_owned(), None),
+    };
+    Ok((grading.within(&root)?, unpacked))
+}
+
 /// Grades one entry and saves its reports; `None` when the run was stopped meanwhile (a
 /// grading cut short by the stop is no verdict, and must not be kept as one).
 async fn grade_entry(
@@ -243,33 +271,14 @@ async fn grade_entry(
         }
     }
     let begun = Instant::now();
-    // Named as a run folder: one that a killed grader leaves is removed by the next one.
-    let unpacked = tempfile::Builder::new()
-        .prefix(&crate::target::run_folder_prefix())
-        .tempdir();
-    let root: Result<PathBuf, String> = match (entry, &unpacked) {
-        (_, _) if isolation.is_some() => Err(format!(
-            "cannot give this grading a network of its own: {}; grade with --sandbox none to run without one",
-            isolation.map(ToString::to_string).unwrap_or_default()
-        )),
-        (Entry::Zip { .. }, Ok(folder)) => {
-            submission::unzip(path, folder.path()).map_err(|error| error.to_string())
-        }
-        (Entry::Zip { .. }, Err(error)) => {
-            Err(format!("cannot make a folder to unpack into: {error}"))
-        }
-        _ => Ok(path.clone()),
-    };
-    let report = match (root, &fingerprint) {
-        (Err(error), _) => Report::grader_error(selection, error, begun.elapsed()),
-        (_, Err(error)) => Report::grader_error(
-            selection,
-            format!("cannot read the submission {}: {error}", path.display()),
-            begun.elapsed(),
-        ),
-        (Ok(root), Ok(_)) => match grading.within(&root) {
-            Err(error) => Report::grader_error(selection, error, begun.elapsed()),
-            Ok(within) => {
+    let prepared = fingerprint
+        .as_ref()
+        .map_err(|error| format!("cannot read the submission {}: {error}", path.display()))
+        .and_then(|_| prepare(entry, path, grading, isolation));
+    let report = match prepared {
+        Err(error) => Report::grader_error(selection, error, begun.elapsed()),
+        // The unpacked folder of a zip lives until the grading ends.
+        Ok((within, _unpacked)) => {
             let completed: RefCell<Vec<CheckReport>> = RefCell::new(Vec::new());
             let graded = grade::grade(within, |check| {
                 completed.borrow_mut().push(check.clone());
@@ -286,8 +295,7 @@ async fn grade_entry(
                     begun.elapsed(),
                 ),
             }
-            }
-        },
+        }
     }
     .contained_by(&grading.sandbox);
     if stop.load(Ordering::SeqCst) {

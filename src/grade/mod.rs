@@ -21,7 +21,7 @@ pub struct GradeOptions {
     /// The cookie client to grade (stage 5).
     pub client: Option<ClientSpec>,
     pub credentials: Credentials,
-    /// What contains the programs.
+    /// What contains the programs: both of them, whatever their specs say.
     pub sandbox: Sandbox,
 }
 
@@ -247,14 +247,26 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
 
 type Programs = (Option<Box<dyn Target>>, Option<Box<dyn ClientTarget>>);
 
-/// The scratch copies of the server and the client, ready to run.
+/// The scratch copies of the server and the client, ready to run in the grading's sandbox.
 fn prepare(options: &GradeOptions) -> Result<Programs, crate::target::TargetError> {
     let server = match &options.server {
-        Some(spec) => Some(Box::new(CommandTarget::new(spec.clone())?) as Box<dyn Target>),
+        Some(spec) => {
+            let spec = CommandSpec {
+                sandbox: options.sandbox.clone(),
+                ..spec.clone()
+            };
+            Some(Box::new(CommandTarget::new(spec)?) as Box<dyn Target>)
+        }
         None => None,
     };
     let client = match &options.client {
-        Some(spec) => Some(Box::new(CommandClient::new(spec.clone())?) as Box<dyn ClientTarget>),
+        Some(spec) => {
+            let spec = ClientSpec {
+                sandbox: options.sandbox.clone(),
+                ..spec.clone()
+            };
+            Some(Box::new(CommandClient::new(spec)?) as Box<dyn ClientTarget>)
+        }
         None => None,
     };
     Ok((server, client))
