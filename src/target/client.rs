@@ -25,12 +25,18 @@ pub fn client_time_zone() -> &'static str {
 /// How one run of a client ended.
 #[derive(Debug, Clone)]
 pub struct ClientRun {
-    /// Whether it exited with status 0 within its time limit.
-    pub succeeded: bool,
-    /// What went wrong otherwise: the exit status, or the time limit it ran out.
+    /// What went wrong, if it did not exit with status 0 within its time limit: the exit
+    /// status, or the limit it ran out.
     pub problem: Option<String>,
     /// What it printed on stdout (as much as the output cap keeps).
     pub stdout: String,
+}
+
+impl ClientRun {
+    /// Whether it exited with status 0 within its time limit.
+    pub fn succeeded(&self) -> bool {
+        self.problem.is_none()
+    }
 }
 
 /// A cookie client under test.
@@ -116,7 +122,6 @@ impl ClientTarget for CommandClient {
         ];
         if !self.folder.scratch().is_dir() {
             return Ok(ClientRun {
-                succeeded: false,
                 problem: Some(
                     "its folder is gone: an earlier run deleted or moved it (a client keeps its jar in its folder, and leaves the folder itself alone)".into(),
                 ),
@@ -149,7 +154,6 @@ impl ClientTarget for CommandClient {
             )),
         };
         Ok(ClientRun {
-            succeeded: problem.is_none(),
             problem,
             stdout: output.stdout(),
         })

@@ -54,11 +54,7 @@ impl ClientTarget for ReferenceClient {
             Some(problem) => format!("{stdout}error: {problem}\n"),
             None => stdout.clone(),
         });
-        Ok(ClientRun {
-            succeeded: problem.is_none(),
-            problem,
-            stdout,
-        })
+        Ok(ClientRun { problem, stdout })
     }
 
     fn reset(&mut self) -> Result<(), TargetError> {

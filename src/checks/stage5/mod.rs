@@ -148,7 +148,7 @@ impl ClientUnderTest {
                     ))
                 })?;
             let outcome = match self.target.run(&url).await {
-                Ok(output) if output.succeeded => {
+                Ok(output) if output.succeeded() => {
                     let (visits, more) = self.site.visits(number);
                     Ok(Run {
                         output,
@@ -584,7 +584,7 @@ async fn client_against_your_server(ctx: &mut Ctx) -> Result<(), Failure> {
             .run(&url)
             .await
             .map_err(|error| Failure::new(format!("the client could not start: {error}")))?;
-        if !outcome.succeeded {
+        if !outcome.succeeded() {
             return Err(Failure::new(format!(
                 "run {run} of the client against your server's {COOKIES_PATH} failed: {}",
                 outcome.problem.unwrap_or_default()
