@@ -9,6 +9,7 @@
 //! - [`store`]: where the server's state lives between runs.
 //! - [`target`]: a server under test, in-process or a child process, that can be restarted.
 //! - [`clock`]: the time source, injectable so tests can freeze it.
+//! - [`html`]: text made safe for HTML pages.
 //! - [`atomic_file`]: files replaced whole or not at all (the state file, the grader's report).
 
 pub mod atomic_file;
@@ -18,6 +19,7 @@ pub mod class;
 pub mod client;
 pub mod clock;
 pub mod grade;
+pub mod html;
 pub mod sandbox;
 pub mod server;
 pub mod store;

@@ -8,6 +8,7 @@
 use crate::atomic_file;
 use crate::checks::Check;
 use crate::grade::{GRADER_ERROR_ID, Report, UNFINISHED_ID, report};
+use crate::html::escape;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -257,24 +258,6 @@ fn spreadsheet_safe(text: &str) -> String {
     } else {
         text.to_owned()
     }
-}
-
-/// Text safe in HTML content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // A control character (other than line breaks and tabs) is shown, not obeyed.
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn href(student: &str) -> String {
