@@ -9,7 +9,7 @@ use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::target::CommandSpec;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::{alive, ids_with};
+use support::ids_with;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -162,7 +162,7 @@ async fn a_grader_run_leaves_no_process_behind_not_even_a_grandchild() {
         pids.len() >= 2 * 2,
         "the start and the restarts each recorded a pid and a child's: {pids:?}"
     );
-    let survivors: Vec<_> = pids.into_iter().filter(|pid| alive(*pid)).collect();
+    let survivors = support::survivors(pids);
     assert!(
         survivors.is_empty(),
         "still running after grading: {survivors:?}"
@@ -229,7 +229,7 @@ async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
     }
     let pids = recorded_pids(&pid_file);
     assert!(!pids.is_empty(), "the wrapper ran");
-    let survivors: Vec<_> = pids.into_iter().filter(|pid| alive(*pid)).collect();
+    let survivors = support::survivors(pids);
     assert!(
         survivors.is_empty(),
         "still running after grading: {survivors:?}"

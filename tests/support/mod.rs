@@ -54,6 +54,21 @@ pub fn alive(pid: u32) -> bool {
     })
 }
 
+/// Those of `pids` still alive once the processes a grading killed have had a moment to die:
+/// SIGKILL is sent before the grading returns, but on a busy machine a killed process may take
+/// a few milliseconds to be gone. Waits at most two seconds.
+#[allow(dead_code)] // not every test file that shares this module checks processes
+pub fn survivors(pids: Vec<u32>) -> Vec<u32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|pid| alive(*pid)).collect();
+        if left.is_empty() || std::time::Instant::now() >= deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// Runs `command` to completion with its output captured, killing it past `limit`.
 #[allow(dead_code)] // not every test file that shares this module runs the binary
 pub fn run_within(
