@@ -3,8 +3,8 @@
 //! `cargo bench --features stage3 --bench persistence`; it also prints the state file's size.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use session_lab::server::sessions::{SessionTable, new_session_id};
-use session_lab::store::{JsonFileStore, SessionRecord, State, Store};
+use session_lab::store::session_table::{SessionTable, new_session_id};
+use session_lab::store::{JsonFileStore, SessionRecord, SnapshotStore, State};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const SIZES: [usize; 3] = [10_000, 100_000, 1_000_000];

@@ -10,7 +10,7 @@ use session_lab::grade::watchdog::{Watchdog, kill_children};
 use session_lab::grade::{GradeOptions, Report};
 use session_lab::sandbox::{Limits, Sandbox, SandboxMode, network};
 use session_lab::server::{self, Config, StopSignal, users::Users};
-use session_lab::store::JsonFileStore;
+use session_lab::store::Backend;
 use session_lab::target::{ClientSpec, CommandSpec, remove_stale_run_folders};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -368,7 +368,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     return_large_allocations_to_the_os();
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)));
-    config.store = Arc::new(JsonFileStore::new(args.state));
+    config.store = Backend::file(args.state);
     config.flush_interval = args.flush_interval;
     config.session_idle = args.session_idle;
     config.secure_cookies = args.secure;

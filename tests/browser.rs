@@ -9,14 +9,13 @@ mod support;
 use bytes::Bytes;
 use http_body_util::Full;
 use session_lab::server::{self, Config};
-use session_lab::store::JsonFileStore;
+use session_lab::store::Backend;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 
 /// The reference server on a free port, its state in `state`.
 async fn reference(state: &tempfile::TempDir) -> server::RunningServer {
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-    config.store = Arc::new(JsonFileStore::new(state.path().join("sessions.json")));
+    config.store = Backend::file(state.path().join("sessions.json"));
     server::start(config).await.unwrap()
 }
 

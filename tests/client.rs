@@ -4,10 +4,9 @@
 #![cfg(feature = "stage5")]
 
 use session_lab::server::{self, Config, RunningServer};
-use session_lab::store::JsonFileStore;
+use session_lab::store::Backend;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 use tokio::process::Command;
@@ -18,7 +17,7 @@ const THIRTY_DAYS: u64 = 30 * 24 * 60 * 60;
 async fn reference() -> (RunningServer, TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)));
-    config.store = Arc::new(JsonFileStore::new(dir.path().join("sessions.json")));
+    config.store = Backend::file(dir.path().join("sessions.json"));
     let running = server::start(config).await.unwrap();
     let url = format!("http://{}/cookies", running.addr());
     (running, dir, url)

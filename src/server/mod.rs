@@ -1,34 +1,35 @@
-//! The reference server: hyper 1 on tokio, one cargo feature per stage of the exercise.
+//! The reference server: hyper 1 on tokio, one cargo feature and one module per stage of the
+//! exercise (`stage1.rs` … `stage4/`), put together in `compose.rs`.
 //!
-//! [`start`] binds, restores state (stage 2) and returns a [`RunningServer`], which stops
-//! gracefully ([`RunningServer::stop`]) or is killed ([`RunningServer::kill`]) the way a
-//! process would be. The binary's `serve` and the in-process tests both use this.
+//! [`start`] opens the store, binds and returns a [`RunningServer`], which stops gracefully
+//! ([`RunningServer::stop`]) or is killed ([`RunningServer::kill`]) the way a process would be.
+//! The binary's `serve` and the in-process tests both use this. This file owns the connections
+//! (their limits, timeouts and graceful end); the stages own what a request is answered.
 
-mod app;
-#[cfg(feature = "stage4")]
-pub mod cookies;
-#[cfg(feature = "stage3")]
-mod csrf;
-#[cfg(feature = "stage3")]
-pub mod login;
+mod compose;
+mod layer;
+mod limits;
 mod pages;
-#[cfg(feature = "stage2")]
-mod persistence;
 mod respond;
-#[cfg(feature = "stage3")]
-pub mod sessions;
 mod show_headers;
+#[cfg(feature = "stage1")]
+mod stage1;
+#[cfg(feature = "stage2")]
+mod stage2;
 #[cfg(feature = "stage3")]
-mod throttle;
+pub mod stage3;
+#[cfg(feature = "stage4")]
+pub mod stage4;
 pub mod users;
 
 use crate::clock::{Clock, SystemClock};
-use crate::store::{JsonFileStore, Store, StoreError};
-use app::App;
+pub use crate::store::SessionCaps;
+use crate::store::{Backend, StoreError};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use layer::{Handler, Visit};
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
@@ -39,7 +40,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use users::Users;
 
-pub use app::MAX_BODY_BYTES;
+pub use limits::MAX_BODY_BYTES;
 
 /// The last stage this build implements (the highest `stageN` feature enabled), 0 for none.
 pub const STAGE: u8 = if cfg!(feature = "stage5") {
@@ -56,15 +57,14 @@ pub const STAGE: u8 = if cfg!(feature = "stage5") {
     0
 };
 
-/// The largest request head (request line and headers) the server reads.
-pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
+use limits::MAX_HEAD_BYTES;
 
 /// How the server is set up. [`Config::new`] gives the defaults of `session-lab serve`.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub addr: SocketAddr,
-    /// Where the state is kept (stage 2).
-    pub store: Arc<dyn Store>,
+    /// Where the state is kept: the JSON file (persisted by stage 2) or Redis.
+    pub store: Backend,
     /// How often changed state is written (stage 2).
     pub flush_interval: Duration,
     /// How long an unused session lives (stage 3).
@@ -92,23 +92,6 @@ pub struct Config {
     pub session_caps: SessionCaps,
 }
 
-/// How many sessions the table may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionCaps {
-    pub total: usize,
-    pub per_user: usize,
-}
-
-impl Default for SessionCaps {
-    /// Far beyond a class (a million sessions take about 200 MB), and a user's browsers.
-    fn default() -> Self {
-        Self {
-            total: 2_000_000,
-            per_user: 100,
-        }
-    }
-}
-
 /// How many password checks run at once, and how many logins may wait for one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginChecks {
@@ -128,17 +111,11 @@ impl Default for LoginChecks {
     }
 }
 
-impl fmt::Debug for dyn Store {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Store")
-    }
-}
-
 impl Config {
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
-            store: Arc::new(JsonFileStore::new("sessions.json")),
+            store: Backend::file("sessions.json"),
             flush_interval: Duration::from_secs(1),
             session_idle: Duration::from_secs(60 * 60),
             users: Users::default(),
@@ -185,50 +162,46 @@ impl fmt::Display for StopSignal {
 /// A server that is listening.
 pub struct RunningServer {
     addr: SocketAddr,
-    app: Arc<App>,
     stop_accepting: watch::Sender<bool>,
     serving: JoinHandle<()>,
-    #[cfg(feature = "stage2")]
-    persistence: persistence::Persistence,
+    #[cfg_attr(not(feature = "stage2"), allow(dead_code))]
+    stores: compose::Stores,
 }
 
-/// Restores the state (stage 2), binds `config.addr` and starts serving.
+/// Opens the store (restoring the state, stage 2), binds `config.addr` and starts serving.
 pub async fn start(config: Config) -> Result<RunningServer, ServerError> {
-    #[cfg(feature = "stage2")]
-    let restored = persistence::Persistence::load(config.store.as_ref())?;
-    #[cfg(not(feature = "stage2"))]
-    let restored = None;
-    let app = Arc::new(App::new(&config, restored));
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .map_err(|cause| ServerError::Bind {
-            addr: config.addr,
-            cause,
-        })?;
-    let addr = listener.local_addr().map_err(|cause| ServerError::Bind {
-        addr: config.addr,
-        cause,
-    })?;
+    let stores = compose::open_stores(&config).await?;
+    let handler = Arc::new(compose::handler(&config, &stores));
+    let bound = async {
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        Ok((listener, addr))
+    };
+    let (listener, addr) = match bound.await {
+        Ok(bound) => bound,
+        Err(cause) => {
+            RunningServer::abandon(stores).await;
+            return Err(ServerError::Bind {
+                addr: config.addr,
+                cause,
+            });
+        }
+    };
     let (stop_accepting, stop_rx) = watch::channel(false);
     let serving = tokio::spawn(serve(
         listener,
-        app.clone(),
+        handler,
         stop_rx,
         config.shutdown_grace,
         config.show_headers,
         config.max_connections,
     ));
-    #[cfg(feature = "stage2")]
-    let persistence =
-        persistence::Persistence::start(app.clone(), config.store.clone(), config.flush_interval);
     tracing::info!(%addr, "listening");
     Ok(RunningServer {
         addr,
-        app,
         stop_accepting,
         serving,
-        #[cfg(feature = "stage2")]
-        persistence,
+        stores,
     })
 }
 
@@ -238,15 +211,15 @@ impl RunningServer {
     }
 
     /// Graceful stop: no new connections, requests in flight finish (within the grace
-    /// period), then the state is saved (stage 2).
+    /// period), then the state is saved (stage 2; a shared store keeps it itself).
     pub async fn stop(self, signal: StopSignal) -> Result<(), ServerError> {
         tracing::info!(%signal, "shutting down");
         self.stop_accepting.send_replace(true);
         let _ = self.serving.await;
         #[cfg(feature = "stage2")]
-        self.persistence.shut_down(&self.app).await?;
-        #[cfg(not(feature = "stage2"))]
-        let _ = self.app;
+        if let Some(persistence) = self.stores.persistence {
+            persistence.shut_down().await?;
+        }
         tracing::info!("stopped");
         Ok(())
     }
@@ -255,14 +228,25 @@ impl RunningServer {
     pub async fn kill(self) {
         self.serving.abort();
         let _ = self.serving.await;
-        #[cfg(feature = "stage2")]
-        self.persistence.abandon().await;
+        Self::abandon(self.stores).await;
     }
 
-    /// Resolves once the periodic flush has saved everything received so far.
+    async fn abandon(stores: compose::Stores) {
+        #[cfg(feature = "stage2")]
+        if let Some(persistence) = stores.persistence {
+            persistence.abandon().await;
+        }
+        #[cfg(not(feature = "stage2"))]
+        let _ = stores;
+    }
+
+    /// Resolves once the periodic flush has saved everything received so far (at once when
+    /// nothing in this process saves: a shared store has it already).
     #[cfg(feature = "stage2")]
     pub async fn wait_for_flush(&self) {
-        self.persistence.wait_for_flush(&self.app).await;
+        if let Some(persistence) = &self.stores.persistence {
+            persistence.wait_for_flush().await;
+        }
     }
 }
 
@@ -277,7 +261,7 @@ fn too_many_connections() -> String {
 
 async fn serve(
     listener: TcpListener,
-    app: Arc<App>,
+    handler: Arc<impl Handler>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
     show_headers: bool,
@@ -323,14 +307,14 @@ async fn serve(
                     });
                     continue;
                 };
-                let app = app.clone();
+                let handler = handler.clone();
                 let printer = printer.clone();
                 let service = service_fn(move |request| {
-                    let app = app.clone();
+                    let handler = handler.clone();
                     let printer = printer.clone();
                     async move {
                         let head = printer.as_ref().map(|_| show_headers::RequestHead::of(&request));
-                        let response = app.handle(request, peer).await;
+                        let response = handler.handle(request, Visit::new(peer)).await;
                         if let (Some(printer), Some(head)) = (&printer, head) {
                             printer.print(show_headers::block(&head, &response));
                         }

@@ -4,8 +4,6 @@ use super::pages;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
-#[cfg(feature = "stage3")]
-use hyper::header::{RETRY_AFTER, SET_COOKIE};
 use hyper::{Response, StatusCode};
 
 pub type Body = Full<Bytes>;
@@ -64,15 +62,31 @@ pub fn see_other(location: HeaderValue) -> Response<Body> {
 #[cfg(feature = "stage3")]
 pub fn set_cookie(response: &mut Response<Body>, cookie: &cookie::Cookie<'_>) {
     if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-        response.headers_mut().append(SET_COOKIE, value);
+        response
+            .headers_mut()
+            .append(hyper::header::SET_COOKIE, value);
     }
 }
 
 /// `response`, asking the client to try again after `seconds`.
-#[cfg(feature = "stage3")]
+#[cfg(feature = "stage1")]
 pub fn retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body> {
     response
         .headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from(seconds));
     response
+}
+
+/// `503` with `Retry-After`: the store of the state could not be reached (a shared store over
+/// the network; the request may simply be tried again).
+#[cfg(feature = "stage1")]
+pub fn store_unavailable(unavailable: &crate::store::Unavailable) -> Response<Body> {
+    tracing::warn!(%unavailable, "answered 503");
+    retry_after(
+        problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server cannot reach its session store at the moment: try again in a second.",
+        ),
+        1,
+    )
 }

@@ -1,6 +1,7 @@
-//! The state as one JSON file, replaced atomically at every save.
+//! The state as one JSON file, replaced atomically at every save, and beside it a small
+//! record of the hit count (`NAME.hits`), replaced alone when only hits came in.
 
-use super::{SessionRecord, State, Store, StoreError};
+use super::{SessionRecord, SnapshotStore, State, StoreError};
 use serde::{Deserialize, Serialize};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -25,15 +26,35 @@ struct OnDiskOwned {
     sessions: Vec<SessionRecord>,
 }
 
-/// A [`Store`] in a single JSON file.
+/// The hit record: the count alone, with the same format version.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HitRecord {
+    version: u64,
+    hits: u64,
+}
+
+/// A [`SnapshotStore`] in a JSON file (and its hit record).
 #[derive(Debug, Clone)]
 pub struct JsonFileStore {
     path: PathBuf,
+    hits_path: PathBuf,
 }
 
 impl JsonFileStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        Self { path: path.into() }
+        let path = path.into();
+        let mut hits_path = path.clone().into_os_string();
+        hits_path.push(".hits");
+        Self {
+            path,
+            hits_path: hits_path.into(),
+        }
+    }
+
+    /// The file that holds the latest hit count when only hits changed.
+    pub fn hits_path(&self) -> &Path {
+        &self.hits_path
     }
 
     pub fn path(&self) -> &Path {
@@ -51,42 +72,102 @@ impl JsonFileStore {
             cause,
         }
     }
-}
 
-impl Store for JsonFileStore {
-    fn load(&self) -> Result<Option<State>, StoreError> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(cause) => {
-                return Err(StoreError::Read {
-                    path: self.path.clone(),
-                    cause,
-                });
-            }
-        };
-        let on_disk: OnDiskOwned =
-            serde_json::from_slice(&bytes).map_err(|cause| StoreError::Corrupt {
-                path: self.path.clone(),
+    /// The bytes of `path`, `None` when it does not exist.
+    fn read(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+            Err(cause) => Err(StoreError::Read {
+                path: path.to_owned(),
                 cause,
-            })?;
-        if on_disk.hits > super::MAX_HITS {
+            }),
+        }
+    }
+
+    /// Parses and checks what `path` holds: its format version, and a hit count a server
+    /// could have reached.
+    fn parse<T: serde::de::DeserializeOwned>(
+        path: &Path,
+        bytes: &[u8],
+        version_and_hits: impl Fn(&T) -> (u64, u64),
+    ) -> Result<T, StoreError> {
+        let parsed: T = serde_json::from_slice(bytes).map_err(|cause| StoreError::Corrupt {
+            path: path.to_owned(),
+            cause,
+        })?;
+        let (version, hits) = version_and_hits(&parsed);
+        if hits > super::MAX_HITS {
             return Err(StoreError::ImplausibleHits {
-                path: self.path.clone(),
-                hits: on_disk.hits,
+                path: path.to_owned(),
+                hits,
             });
         }
-        if on_disk.version != FORMAT_VERSION {
+        if version != FORMAT_VERSION {
             return Err(StoreError::UnsupportedVersion {
-                path: self.path.clone(),
-                found: on_disk.version,
+                path: path.to_owned(),
+                found: version,
                 expected: FORMAT_VERSION,
             });
         }
-        Ok(Some(State {
-            hits: on_disk.hits,
-            sessions: on_disk.sessions,
-        }))
+        Ok(parsed)
+    }
+
+    /// Removes the temp files of saves a kill interrupted beside `path`. Best effort: a
+    /// leftover that cannot be removed is named, never a reason not to start.
+    fn remove_stale_temp_files(path: &Path) {
+        match crate::atomic_file::remove_stale_temp_files(path) {
+            Ok((removed, left)) => {
+                if removed > 0 {
+                    tracing::warn!(
+                        removed,
+                        path = %path.display(),
+                        "removed temp files that an interrupted save left beside the state file"
+                    );
+                }
+                if !left.is_empty() {
+                    tracing::warn!(
+                        ?left,
+                        "temp files of the state file that this user cannot remove; they may hold session ids"
+                    );
+                }
+            }
+            // A missing folder is the writability check's to report.
+            Err(error) if error.kind() == ErrorKind::NotFound => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for stale temp files of the state file")
+            }
+        }
+    }
+}
+
+impl SnapshotStore for JsonFileStore {
+    fn load(&self) -> Result<Option<State>, StoreError> {
+        let state = match Self::read(&self.path)? {
+            Some(bytes) => Some(Self::parse(&self.path, &bytes, |on_disk: &OnDiskOwned| {
+                (on_disk.version, on_disk.hits)
+            })?),
+            None => None,
+        };
+        let record = match Self::read(&self.hits_path)? {
+            Some(bytes) => Some(Self::parse(
+                &self.hits_path,
+                &bytes,
+                |record: &HitRecord| (record.version, record.hits),
+            )?),
+            None => None,
+        };
+        Ok(match (state, record) {
+            (None, None) => None,
+            (state, record) => {
+                let (hits, sessions) = state.map_or((0, Vec::new()), |s| (s.hits, s.sessions));
+                Some(State {
+                    // Both only grow: the larger is the later.
+                    hits: hits.max(record.map_or(0, |r| r.hits)),
+                    sessions,
+                })
+            }
+        })
     }
 
     /// Temp file in the same directory, fsync, rename over the old file, fsync the directory:
@@ -102,7 +183,30 @@ impl Store for JsonFileStore {
             };
             serde_json::to_writer(writer, &on_disk).map_err(std::io::Error::from)
         })
-        .map_err(|e| self.write_error(e))
+        .map_err(|e| self.write_error(e))?;
+        // The file now holds the latest count: the hit record is superseded. Left behind (a
+        // kill right here), it is harmless, since loading takes the larger count.
+        match std::fs::remove_file(&self.hits_path) {
+            Err(error) if error.kind() != ErrorKind::NotFound => Err(StoreError::Write {
+                path: self.hits_path.clone(),
+                cause: error,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn save_hits(&self, hits: u64) -> Result<(), StoreError> {
+        crate::atomic_file::replace(&self.hits_path, |writer| {
+            let record = HitRecord {
+                version: FORMAT_VERSION,
+                hits: hits.min(super::MAX_HITS),
+            };
+            serde_json::to_writer(writer, &record).map_err(std::io::Error::from)
+        })
+        .map_err(|cause| StoreError::Write {
+            path: self.hits_path.clone(),
+            cause,
+        })
     }
 
     /// Removes the temp files of saves a kill interrupted (each holds a copy of the state,
@@ -114,29 +218,8 @@ impl Store for JsonFileStore {
                 "it is a directory",
             )));
         }
-        // Best effort: a leftover that cannot be removed is named, never a reason not to start.
-        match crate::atomic_file::remove_stale_temp_files(&self.path) {
-            Ok((removed, left)) => {
-                if removed > 0 {
-                    tracing::warn!(
-                        removed,
-                        path = %self.path.display(),
-                        "removed temp files that an interrupted save left beside the state file"
-                    );
-                }
-                if !left.is_empty() {
-                    tracing::warn!(
-                        ?left,
-                        "temp files of the state file that this user cannot remove; they may hold session ids"
-                    );
-                }
-            }
-            // A missing folder is the writability check's to report, just below.
-            Err(error) if error.kind() == ErrorKind::NotFound => {}
-            Err(error) => {
-                tracing::warn!(%error, "cannot look for stale temp files of the state file")
-            }
-        }
+        Self::remove_stale_temp_files(&self.path);
+        Self::remove_stale_temp_files(&self.hits_path);
         tempfile::NamedTempFile::new_in(self.directory())
             .map(drop)
             .map_err(|e| self.write_error(e))
@@ -209,6 +292,56 @@ mod tests {
             "{error}"
         );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    }
+
+    #[test]
+    fn a_hit_record_raises_the_count_until_a_whole_save_supersedes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonFileStore::new(dir.path().join("sessions.json"));
+        store.save_hits(7).unwrap();
+        assert_eq!(
+            store.load().unwrap(),
+            Some(State {
+                hits: 7,
+                sessions: Vec::new()
+            }),
+            "hits alone, before any whole save"
+        );
+        store.save(&sample()).unwrap();
+        assert!(!store.hits_path().exists(), "the whole save supersedes it");
+        let written = std::fs::read(store.path()).unwrap();
+        store.save_hits(50).unwrap();
+        assert_eq!(
+            std::fs::read(store.path()).unwrap(),
+            written,
+            "a hit record leaves the sessions' file alone"
+        );
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!((loaded.hits, loaded.sessions), (50, sample().sessions));
+        // A record older than the file (a kill between the rename and the removal) is ignored.
+        std::fs::write(store.hits_path(), r#"{"version": 1, "hits": 3}"#).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().hits, 42);
+    }
+
+    #[test]
+    fn a_damaged_hit_record_is_an_error_naming_it_and_is_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JsonFileStore::new(dir.path().join("sessions.json"));
+        store.save(&sample()).unwrap();
+        for text in [
+            "{\"version\": 1, \"hits\"".to_owned(),
+            format!(r#"{{"version": 1, "hits": {}}}"#, u64::MAX),
+        ] {
+            std::fs::write(store.hits_path(), &text).unwrap();
+            let error = store.load().unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(store.hits_path().to_str().unwrap()),
+                "{error}"
+            );
+            assert_eq!(std::fs::read_to_string(store.hits_path()).unwrap(), text);
+        }
     }
 
     #[test]

@@ -1,15 +1,116 @@
-//! Where the server's state lives between runs.
+//! Where the server's state lives: the hit count and the sessions.
 //!
-//! The server keeps its state in memory and hands a complete [`State`] to a [`Store`] at every
-//! flush and at shutdown; [`Store::load`] gives it back at start. The JSON file
-//! ([`JsonFileStore`]) is the embedded default.
+//! The stages see the state only through two small traits, [`HitStore`] (stage 1) and
+//! [`SessionStore`] (stage 3); which store stands behind them is chosen once, by
+//! [`Backend`] (`serve --store`):
+//! - [`MemoryStore`]: the state in this process, which stage 2 saves as a whole [`State`] to a
+//!   [`SnapshotStore`] (the JSON file, [`JsonFileStore`]) and restores at start;
+//! - `RedisStore` (feature `redis`): the state in Redis, shared by every instance that uses it,
+//!   and kept by Redis's own persistence.
 
 mod json_file;
+mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+pub mod session_table;
 
 pub use json_file::JsonFileStore;
+pub use memory::{MemoryStore, Version as MemoryVersion};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Which store keeps the state of a server.
+#[derive(Clone)]
+pub enum Backend {
+    /// In memory, saved to (and restored from) a snapshot store by stage 2.
+    Snapshots(Arc<dyn SnapshotStore>),
+    /// In Redis, at this URL (`redis://HOST:PORT/DB`).
+    #[cfg(feature = "redis")]
+    Redis(url::Url),
+}
+
+impl Backend {
+    /// The JSON state file at `path`, the default.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Self::Snapshots(Arc::new(JsonFileStore::new(path)))
+    }
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Snapshots(_) => f.write_str("Snapshots"),
+            #[cfg(feature = "redis")]
+            Self::Redis(url) => write!(f, "Redis({url})"),
+        }
+    }
+}
+
+/// The store could not be reached or did not answer in time: the request is answered 503 and
+/// may be tried again (only a shared store over the network can fail like this).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the session store is unavailable: {0}")]
+pub struct Unavailable(pub String);
+
+/// The hit counter of stage 1.
+#[async_trait::async_trait]
+pub trait HitStore: Send + Sync + 'static {
+    /// Counts one hit and returns the count including it (1 for the very first).
+    async fn count_hit(&self) -> Result<u64, Unavailable>;
+}
+
+/// A logged-in session, as the login gate sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub user: String,
+}
+
+/// How many sessions a store may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionCaps {
+    pub total: usize,
+    pub per_user: usize,
+}
+
+impl Default for SessionCaps {
+    /// Far beyond a class (a million sessions take about 200 MB), and a user's browsers.
+    fn default() -> Self {
+        Self {
+            total: 2_000_000,
+            per_user: 100,
+        }
+    }
+}
+
+/// Why a session could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("the operating system's random source failed: {0}")]
+    Random(getrandom::Error),
+    #[error("the server holds as many sessions as it may")]
+    Full,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// The sessions of stage 3. Ids are the store's to make (from the OS CSPRNG); every method
+/// takes the time from the caller, so a test can freeze it.
+#[async_trait::async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// The first of `ids` that names a live session, refreshing its idle timer.
+    async fn find(&self, ids: &[&str], now: u64) -> Result<Option<Session>, Unavailable>;
+
+    /// A new session for `user`, within the store's [`SessionCaps`]: past the total a login is
+    /// refused ([`CreateError::Full`]); past the user's share, their session unused longest
+    /// ends. Returns its id. The session is kept durably before this returns.
+    async fn create(&self, user: &str, now: u64) -> Result<String, CreateError>;
+
+    /// Ends the sessions `ids` (unknown ones are ignored), durably before this returns.
+    async fn remove(&self, ids: &[&str]) -> Result<(), Unavailable>;
+}
 
 /// Everything the server persists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,20 +131,23 @@ pub struct SessionRecord {
     pub last_seen: u64,
 }
 
-/// A place that keeps [`State`] across restarts.
+/// A place that keeps the [`State`] of one [`MemoryStore`] across restarts (stage 2).
 ///
 /// `save` replaces what was stored with a complete state: the implementation must make that
 /// replacement atomic (a reader, or a crash, sees the old state or the new one, never a mix).
-/// A store shared by several server instances cannot work from whole snapshots, since each
-/// instance would overwrite the others' hits and sessions; it needs per-session writes and an
-/// atomic hit increment, which is why [`Store::save`] takes the whole state only by reference
-/// and the server never assumes it is the only writer of anything but its own snapshot.
-pub trait Store: Send + Sync + 'static {
+/// Whole snapshots suit one process only: several instances would overwrite each other's hits
+/// and sessions, which is what [`Backend::Redis`] is for.
+pub trait SnapshotStore: Send + Sync + 'static {
     /// The stored state, or `None` when nothing was ever saved (a fresh start).
     fn load(&self) -> Result<Option<State>, StoreError>;
 
     /// Replace the stored state with `state`, atomically.
     fn save(&self, state: &State) -> Result<(), StoreError>;
+
+    /// Record a new hit count when nothing else changed: far cheaper than [`Self::save`] with a
+    /// million sessions, and what a flush does when only hits came in. [`Self::load`] returns
+    /// the larger of the two counts (both only ever grow), atomically replaced likewise.
+    fn save_hits(&self, hits: u64) -> Result<(), StoreError>;
 
     /// Make ready to save, at start: clear what an earlier process killed mid-save left
     /// behind, and fail now if a later `save` could not possibly succeed.
@@ -54,7 +158,7 @@ pub trait Store: Send + Sync + 'static {
 /// more could wrap the counter to 0.
 pub const MAX_HITS: u64 = 1 << 63;
 
-/// Why the state could not be loaded or saved. Every variant names the file.
+/// Why the state could not be loaded or saved. Every variant names the file (or the Redis URL).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot read the state file {path}: {cause}")]
@@ -86,4 +190,9 @@ pub enum StoreError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    #[cfg(feature = "redis")]
+    #[error(
+        "cannot use the Redis store at {url}: {cause}; start redis-server there, or give another --store"
+    )]
+    Redis { url: url::Url, cause: String },
 }

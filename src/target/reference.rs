@@ -3,9 +3,8 @@
 
 use super::{Stopped, Target, TargetError, free_port};
 use crate::server::{self, Config, RunningServer, StopSignal};
-use crate::store::JsonFileStore;
+use crate::store::Backend;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::Instant;
 use tempfile::TempDir;
 use url::Url;
@@ -22,7 +21,7 @@ impl ReferenceTarget {
     pub fn new() -> std::io::Result<Self> {
         let state_dir = tempfile::tempdir()?;
         let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)));
-        config.store = Arc::new(JsonFileStore::new(state_dir.path().join("sessions.json")));
+        config.store = Backend::file(state_dir.path().join("sessions.json"));
         Ok(Self {
             config,
             running: None,

@@ -9,6 +9,7 @@
 
 use dashmap::DashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The length of a window, in seconds.
 const WINDOW: u64 = 60;
@@ -21,6 +22,8 @@ pub struct FailedLogins {
     /// Per address and username: when its window began, and its failures in it.
     windows: DashMap<(IpAddr, String), (u64, u32)>,
     limit: u32,
+    /// When ended windows were last forgotten.
+    purged: AtomicU64,
 }
 
 impl FailedLogins {
@@ -29,6 +32,7 @@ impl FailedLogins {
         Self {
             windows: DashMap::new(),
             limit,
+            purged: AtomicU64::new(0),
         }
     }
 
@@ -44,6 +48,16 @@ impl FailedLogins {
 
     /// Counts a failed login as `user` from `address` at `now`.
     pub fn record(&self, address: IpAddr, user: &str, now: u64) {
+        // Once a window at most, so the table holds only recent failures.
+        let purged = self.purged.load(Ordering::Relaxed);
+        if now >= purged + WINDOW
+            && self
+                .purged
+                .compare_exchange(purged, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.purge(now);
+        }
         let key = (address, user.to_owned());
         if self.limit == 0
             || (self.windows.len() >= MAX_TRACKED && !self.windows.contains_key(&key))
@@ -60,7 +74,7 @@ impl FailedLogins {
     }
 
     /// Forgets the windows that ended before `now`.
-    pub fn purge(&self, now: u64) {
+    fn purge(&self, now: u64) {
         self.windows.retain(|_, (begun, _)| now < *begun + WINDOW);
     }
 }

@@ -2,8 +2,7 @@
 //!
 //! Only a successful login creates a session, so anonymous traffic cannot grow this table.
 
-use super::SessionCaps;
-use crate::store::SessionRecord;
+use super::{CreateError, SessionCaps, SessionRecord};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dashmap::DashMap;
@@ -32,6 +31,11 @@ struct SessionKey([u8; SESSION_ID_BYTES]);
 /// chosen keys for a map like this, and much faster on a million restores).
 type SessionMap = DashMap<SessionKey, Session, foldhash::fast::RandomState>;
 
+/// Whether `id` has the form of an id this server issues.
+pub fn is_session_id(id: &str) -> bool {
+    key(id).is_some()
+}
+
 /// The key of a session id as the cookie carries it; `None` for anything this server could not
 /// have issued.
 fn key(id: &str) -> Option<SessionKey> {
@@ -39,14 +43,6 @@ fn key(id: &str) -> Option<SessionKey> {
     (id.len() == SESSION_ID_CHARS
         && URL_SAFE_NO_PAD.decode_slice(id, &mut key).ok() == Some(SESSION_ID_BYTES))
     .then_some(SessionKey(key))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CreateError {
-    #[error("the operating system's random source failed: {0}")]
-    Random(getrandom::Error),
-    #[error("the server holds as many sessions as it may")]
-    Full,
 }
 
 #[derive(Debug)]

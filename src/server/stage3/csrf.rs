@@ -4,7 +4,7 @@
 //! refused either way. Without this, a page elsewhere could log a visitor in as the attacker,
 //! or log them out.
 
-use super::respond::Body;
+use crate::server::respond::Body;
 use cookie::{Cookie, SameSite};
 use hyper::header::{HOST, HeaderMap, ORIGIN};
 use hyper::{Response, StatusCode};
@@ -30,7 +30,7 @@ impl FormToken {
             });
         }
         Ok(Self {
-            value: super::sessions::new_session_id()?,
+            value: crate::store::session_table::new_session_id()?,
             is_new: true,
         })
     }
@@ -46,7 +46,7 @@ impl FormToken {
             .path("/")
             .secure(secure)
             .build();
-        super::respond::set_cookie(response, &cookie);
+        crate::server::respond::set_cookie(response, &cookie);
     }
 }
 
@@ -54,7 +54,7 @@ impl FormToken {
 /// ports, so a page on another port of the host can set one) comes first, and must not make
 /// the site's own form fail.
 fn tokens(cookies: &[(String, String)]) -> impl Iterator<Item = &str> {
-    super::login::values(cookies, NAME).filter(|token| !token.is_empty())
+    super::request::values(cookies, NAME).filter(|token| !token.is_empty())
 }
 
 /// Why a form POST is refused, if it is: an `Origin` that is not this server, or a token that
@@ -87,7 +87,7 @@ pub fn refusal(
 
 /// The 403 answer for a refused form.
 pub fn forbidden(reason: &str) -> Response<Body> {
-    super::respond::problem(StatusCode::FORBIDDEN, reason)
+    crate::server::respond::problem(StatusCode::FORBIDDEN, reason)
 }
 
 #[cfg(test)]
@@ -107,22 +107,22 @@ mod tests {
     fn a_form_passes_only_with_its_cookie_and_from_this_origin() {
         let ok = headers(&[("host", "127.0.0.1:8080"), ("cookie", "csrf=abc")]);
         assert_eq!(
-            refusal(&ok, &super::super::login::cookie_pairs(&ok), Some("abc")),
+            refusal(&ok, &super::super::request::cookie_pairs(&ok), Some("abc")),
             None
         );
         assert!(
-            refusal(&ok, &super::super::login::cookie_pairs(&ok), Some("abd")).is_some(),
+            refusal(&ok, &super::super::request::cookie_pairs(&ok), Some("abd")).is_some(),
             "another token"
         );
         assert!(
-            refusal(&ok, &super::super::login::cookie_pairs(&ok), None).is_some(),
+            refusal(&ok, &super::super::request::cookie_pairs(&ok), None).is_some(),
             "no token"
         );
         let no_cookie = headers(&[("host", "127.0.0.1:8080")]);
         assert!(
             refusal(
                 &no_cookie,
-                &super::super::login::cookie_pairs(&no_cookie),
+                &super::super::request::cookie_pairs(&no_cookie),
                 Some("abc")
             )
             .is_some()
@@ -135,7 +135,7 @@ mod tests {
         assert_eq!(
             refusal(
                 &same_origin,
-                &super::super::login::cookie_pairs(&same_origin),
+                &super::super::request::cookie_pairs(&same_origin),
                 Some("abc")
             ),
             None
@@ -148,7 +148,7 @@ mod tests {
         assert!(
             refusal(
                 &other_port,
-                &super::super::login::cookie_pairs(&other_port),
+                &super::super::request::cookie_pairs(&other_port),
                 Some("abc")
             )
             .is_some(),
@@ -158,7 +158,7 @@ mod tests {
         assert!(
             refusal(
                 &null,
-                &super::super::login::cookie_pairs(&null),
+                &super::super::request::cookie_pairs(&null),
                 Some("abc")
             )
             .is_some()
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(
             refusal(
                 &planted_first,
-                &super::super::login::cookie_pairs(&planted_first),
+                &super::super::request::cookie_pairs(&planted_first),
                 Some("abc")
             ),
             None,

@@ -1,12 +1,14 @@
 //! Stage 4: `GET /cookies` sets the exercise's two cookies — a session cookie and one that
 //! expires 30 days from now — and echoes the cookies the request carried.
 
+use super::layer::{Handler, Visit};
 use super::respond::Body;
 use crate::clock::Clock;
 use cookie::{Cookie, SameSite};
 use hyper::body::Incoming;
 use hyper::header::{COOKIE, DATE, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The session cookie: no Expires, no Max-Age, so it ends with the browser session.
@@ -15,7 +17,28 @@ pub const SESSION_COOKIE: (&str, &str) = ("grover", "zaq1234");
 pub const PERSISTENT_COOKIE: (&str, &str) = ("cookiemonster", "dsh93373");
 pub const PERSISTENT_LIFETIME: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-pub fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body> {
+/// Answers `/cookies` (to anyone: the route is public), and hands the rest to `inner`.
+pub struct CookieRoutes<H> {
+    inner: H,
+    clock: Arc<dyn Clock>,
+}
+
+impl<H> CookieRoutes<H> {
+    pub fn new(inner: H, clock: Arc<dyn Clock>) -> Self {
+        Self { inner, clock }
+    }
+}
+
+impl<H: Handler> Handler for CookieRoutes<H> {
+    async fn handle(&self, request: Request<Incoming>, visit: Visit) -> Response<Body> {
+        if request.uri().path() == "/cookies" {
+            return respond(&request, self.clock.as_ref());
+        }
+        self.inner.handle(request, visit).await
+    }
+}
+
+fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body> {
     if !matches!(*request.method(), Method::GET | Method::HEAD) {
         return super::respond::method_not_allowed("GET, HEAD");
     }
