@@ -57,6 +57,12 @@ struct ServeArgs {
     /// Where the hits and sessions are kept between runs (stage 2).
     #[arg(long, default_value = "sessions.json")]
     state: PathBuf,
+    /// Keep the hits and sessions in Redis instead (redis://HOST:PORT/DB, in a build with the
+    /// `redis` feature): several servers may share one store. The server then saves nothing
+    /// itself, at stop or ever: the data lasts as long as Redis keeps it (configure Redis's AOF
+    /// or RDB persistence), and --state and --flush-interval do not apply.
+    #[arg(long, value_name = "URL", value_parser = parse_redis_url, conflicts_with_all = ["state", "flush_interval"])]
+    store: Option<url::Url>,
     /// Seconds between saves of changed state, bounding what a SIGKILL can lose (stage 2).
     #[arg(long, default_value = "1", value_parser = parse_seconds)]
     flush_interval: Duration,
@@ -358,6 +364,17 @@ fn main() -> ExitCode {
     }
 }
 
+fn parse_redis_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text).map_err(|error| format!("{error}"))?;
+    if url.scheme() != "redis" {
+        return Err(format!(
+            "expected redis://HOST:PORT/DB, got the scheme {}:",
+            url.scheme()
+        ));
+    }
+    Ok(url)
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -368,7 +385,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     return_large_allocations_to_the_os();
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)));
-    config.store = Backend::file(args.state);
+    config.store = match args.store {
+        None => Backend::file(args.state),
+        #[cfg(feature = "redis")]
+        Some(url) => Backend::Redis(url),
+        #[cfg(not(feature = "redis"))]
+        Some(_) => anyhow::bail!(
+            "--store: this build has no Redis store; build it with `cargo build --release --features redis` (or --all-features)"
+        ),
+    };
     config.flush_interval = args.flush_interval;
     config.session_idle = args.session_idle;
     config.secure_cookies = args.secure;

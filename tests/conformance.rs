@@ -4,6 +4,14 @@
 //! With stage 5 the cookie-client checks run too: against the reference client, once printing
 //! its table and once its JSON, or against the program named by `SESSION_LAB_CLIENT`
 //! (e.g. `SESSION_LAB_CLIENT="python3 client.py {url}" SESSION_LAB_CLIENT_DIR=solution`).
+//! With the `redis` feature every server check runs a second time, named `… [redis]`, against
+//! the reference keeping its state in a real redis-server (one for the run, a database per
+//! check): one suite, each backend.
+
+#[cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+#[allow(dead_code)] // this suite never stops its Redis
+mod redis_server;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use session_lab::checks::{self, Credentials, Ctx, Judges, Selection, Stages, Status};
@@ -18,12 +26,49 @@ fn words(variable: &str) -> Option<(Vec<String>, String)> {
     Some((command.split_whitespace().map(str::to_owned).collect(), dir))
 }
 
-fn server() -> Result<Box<dyn Target>, String> {
-    match words("SESSION_LAB_TARGET") {
-        Some((command, dir)) => Ok(Box::new(
-            CommandTarget::new(CommandSpec::new(command, dir)).map_err(|e| e.to_string())?,
-        )),
-        None => Ok(Box::new(ReferenceTarget::new().map_err(|e| e.to_string())?)),
+/// Which server a check judges.
+#[derive(Clone)]
+enum Server {
+    /// The program of `SESSION_LAB_TARGET`, or else the reference with its state file.
+    Default,
+    /// The reference keeping its state in this Redis, in a database of the check's own.
+    #[cfg(feature = "redis")]
+    Redis(std::sync::Arc<redis_server::RedisServer>),
+}
+
+impl Server {
+    fn start(&self) -> Result<Box<dyn Target>, String> {
+        match (self, words("SESSION_LAB_TARGET")) {
+            #[cfg(feature = "redis")]
+            (Self::Redis(redis), _) => {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
+                let db = NEXT_DATABASE.fetch_add(1, Ordering::Relaxed);
+                assert!(db < redis_server::DATABASES, "more checks than databases");
+                let store = session_lab::store::Backend::Redis(redis.url(db));
+                Ok(Box::new(
+                    ReferenceTarget::with_store(store).map_err(|e| e.to_string())?,
+                ))
+            }
+            (Self::Default, Some((command, dir))) => Ok(Box::new(
+                CommandTarget::new(CommandSpec::new(command, dir)).map_err(|e| e.to_string())?,
+            )),
+            (Self::Default, None) => {
+                Ok(Box::new(ReferenceTarget::new().map_err(|e| e.to_string())?))
+            }
+        }
+    }
+
+    /// The servers each server check runs against, by the label their tests carry.
+    fn all() -> Vec<(Self, &'static str)> {
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+        let mut servers = vec![(Self::Default, "")];
+        #[cfg(feature = "redis")]
+        if words("SESSION_LAB_TARGET").is_none() {
+            let redis = std::sync::Arc::new(redis_server::RedisServer::start());
+            servers.push((Self::Redis(redis), " [redis]"));
+        }
+        servers
     }
 }
 
@@ -68,7 +113,11 @@ impl Client {
     }
 }
 
-fn run_check(check: &'static checks::Check, client: Option<Client>) -> Result<(), Failed> {
+fn run_check(
+    check: &'static checks::Check,
+    server: &Server,
+    client: Option<Client>,
+) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -76,7 +125,7 @@ fn run_check(check: &'static checks::Check, client: Option<Client>) -> Result<()
     runtime.block_on(async {
         let server = match check.judges {
             Judges::Client => None,
-            Judges::Server | Judges::ClientAndServer => Some(server()?),
+            Judges::Server | Judges::ClientAndServer => Some(server.start()?),
         };
         let client = client.map(Client::start).transpose()?;
         let mut ctx = Ctx::new(server, client, Credentials::default());
@@ -103,22 +152,33 @@ fn main() {
         server: true,
         client: !clients.is_empty(),
     };
+    let servers = Server::all();
     let trials = selection
         .checks()
         .into_iter()
         // stage <= STAGE, written so that it is no lint when STAGE is 0 (no stage built).
         .filter(|check| check.stage.saturating_sub(STAGE) == 0)
-        .flat_map(|check| match check.judges {
-            Judges::Server => vec![Trial::test(check.id, move || run_check(check, None))],
-            Judges::Client | Judges::ClientAndServer => clients
-                .iter()
-                .map(|&(client, label)| {
-                    Trial::test(format!("{}{label}", check.id), move || {
-                        run_check(check, Some(client))
-                    })
+        .flat_map(|check| {
+            let runs: Vec<(Server, Option<Client>, String)> = match check.judges {
+                Judges::Server => servers
+                    .iter()
+                    .map(|(server, label)| (server.clone(), None, (*label).to_owned()))
+                    .collect(),
+                // The client checks judge the client; the server beside it is the default one.
+                Judges::Client | Judges::ClientAndServer => clients
+                    .iter()
+                    .map(|&(client, label)| (Server::Default, Some(client), label.to_owned()))
+                    .collect(),
+            };
+            runs.into_iter().map(move |(server, client, label)| {
+                Trial::test(format!("{}{label}", check.id), move || {
+                    run_check(check, &server, client)
                 })
-                .collect(),
+            })
         })
         .collect();
-    libtest_mimic::run(&arguments, trials).exit();
+    // Run, then let the servers go (a redis-server ends with its handle) before exiting.
+    let conclusion = libtest_mimic::run(&arguments, trials);
+    drop(servers);
+    conclusion.exit();
 }

@@ -12,20 +12,29 @@ use url::Url;
 pub struct ReferenceTarget {
     config: Config,
     running: Option<RunningServer>,
-    /// Holds the state file; removed with the target.
-    _state_dir: TempDir,
+    /// Holds the state file, if it has one; removed with the target.
+    _state_dir: Option<TempDir>,
 }
 
 impl ReferenceTarget {
     /// A reference server on a free loopback port, its state in a fresh temporary directory.
     pub fn new() -> std::io::Result<Self> {
         let state_dir = tempfile::tempdir()?;
+        let store = Backend::file(state_dir.path().join("sessions.json"));
+        let mut target = Self::with_store(store)?;
+        target._state_dir = Some(state_dir);
+        Ok(target)
+    }
+
+    /// A reference server on a free loopback port, its state in `store`, which the caller
+    /// makes fresh (a Redis database of its own, say).
+    pub fn with_store(store: Backend) -> std::io::Result<Self> {
         let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)));
-        config.store = Backend::file(state_dir.path().join("sessions.json"));
+        config.store = store;
         Ok(Self {
             config,
             running: None,
-            _state_dir: state_dir,
+            _state_dir: None,
         })
     }
 }

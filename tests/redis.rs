@@ -1,0 +1,314 @@
+//! Several `serve` processes on one Redis store (`--store redis://…`): a real redis-server
+//! started by the test on a free port, with an append-only file synced every second, and the
+//! built binary started twice. Sessions and the hit count are shared exactly; killing an
+//! instance, or restarting Redis, loses nothing that was answered.
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use futures_util::StreamExt;
+use redis_server::RedisServer;
+use reqwest::StatusCode;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `session-lab serve` process using the store at `url`.
+struct Instance {
+    process: Child,
+    base: String,
+}
+
+impl Instance {
+    fn start(store: &url::Url) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_session-lab"));
+        command
+            .args(["serve", "--port", "0", "--store", store.as_str()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut process = command.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(process.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("session-lab listening on ")
+            .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
+            .to_owned();
+        Self { process, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: nothing is saved on the way out (nor needs to be).
+    fn kill(&mut self) {
+        self.process.kill().unwrap();
+        self.process.wait().unwrap();
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// Logs alice in on `instance` through the form (with its CSRF cookie) and returns the `sid`.
+async fn log_in(client: &reqwest::Client, instance: &Instance) -> String {
+    let token = "a-form-token";
+    let reply = client
+        .post(instance.url("/login"))
+        .header("cookie", format!("csrf={token}"))
+        .form(&[
+            ("username", "alice"),
+            ("password", "wonderland"),
+            ("csrf", token),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+    let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
+    set_cookie
+        .strip_prefix("sid=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// The home page as the holder of `sid` sees it (a hit too).
+async fn home(client: &reqwest::Client, instance: &Instance, sid: &str) -> reqwest::Response {
+    client
+        .get(instance.url("/"))
+        .header("cookie", format!("sid={sid}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The hit count `/` shows the holder of `sid` (this request included).
+async fn hits(client: &reqwest::Client, instance: &Instance, sid: &str) -> u64 {
+    let page = home(client, instance, sid).await.text().await.unwrap();
+    page.split("Hits: ")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no hit count in {page}"))
+}
+
+/// What a load of anonymous requests got: answers by status, and requests that got none.
+#[derive(Debug, Default)]
+struct Outcome {
+    ok: u64,
+    unavailable: u64,
+    other: u64,
+    failed: u64,
+}
+
+/// `count` GETs of `/login`, 32 at a time, the `i`th sent to `targets[i % len]`; `on_answer`
+/// runs after each answer with how many came so far.
+async fn load(
+    client: &reqwest::Client,
+    targets: &[String],
+    count: usize,
+    on_answer: impl Fn(usize),
+) -> Vec<Outcome> {
+    let mut outcomes: Vec<Outcome> = targets.iter().map(|_| Outcome::default()).collect();
+    let mut answers = futures_util::stream::iter(0..count)
+        .map(|i| {
+            let target = i % targets.len();
+            let request = client.get(format!("{}login", targets[target])).send();
+            async move { (target, request.await.map(|reply| reply.status())) }
+        })
+        .buffer_unordered(32);
+    let mut seen = 0;
+    while let Some((target, status)) = answers.next().await {
+        let outcome = &mut outcomes[target];
+        match status {
+            Ok(StatusCode::OK) => outcome.ok += 1,
+            Ok(StatusCode::SERVICE_UNAVAILABLE) => outcome.unavailable += 1,
+            Ok(_) => outcome.other += 1,
+            Err(_) => outcome.failed += 1,
+        }
+        seen += 1;
+        on_answer(seen);
+    }
+    outcomes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_made_on_one_instance_is_live_on_the_other_and_ends_on_both() {
+    let redis = RedisServer::start();
+    let (a, b) = (
+        Instance::start(&redis.url(0)),
+        Instance::start(&redis.url(0)),
+    );
+    let client = client();
+    let sid = log_in(&client, &a).await;
+    let page = home(&client, &b, &sid).await.text().await.unwrap();
+    assert!(page.contains("Logged in as alice"), "{page}");
+    let logout = client
+        .post(b.url("/logout"))
+        .header("cookie", format!("sid={sid}; csrf=t"))
+        .form(&[("csrf", "t")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    for instance in [&a, &b] {
+        let reply = home(&client, instance, &sid).await;
+        assert_eq!(reply.status(), StatusCode::SEE_OTHER, "still logged in");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_hits_over_two_instances_add_up_exactly() {
+    let redis = RedisServer::start();
+    let (a, b) = (
+        Instance::start(&redis.url(0)),
+        Instance::start(&redis.url(0)),
+    );
+    let client = client();
+    let sid = log_in(&client, &a).await;
+    let before = hits(&client, &a, &sid).await;
+    let outcomes = load(&client, &[a.url("/"), b.url("/")], 10_000, |_| {}).await;
+    for outcome in &outcomes {
+        assert_eq!(
+            (
+                outcome.ok,
+                outcome.unavailable,
+                outcome.other,
+                outcome.failed
+            ),
+            (5_000, 0, 0, 0),
+            "{outcomes:?}"
+        );
+    }
+    assert_eq!(hits(&client, &b, &sid).await, before + 10_000 + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_loses_nothing_of_the_other_and_continues_the_count_when_back() {
+    let redis = RedisServer::start();
+    let (mut a, b) = (
+        Instance::start(&redis.url(0)),
+        Instance::start(&redis.url(0)),
+    );
+    let client = client();
+    let sid = log_in(&client, &b).await;
+    let before = hits(&client, &b, &sid).await;
+    let targets = [a.url("/"), b.url("/")];
+    let pid = nix::unistd::Pid::from_raw(a.process.id() as i32);
+    let killed = std::sync::atomic::AtomicBool::new(false);
+    let outcomes = load(&client, &targets, 4_000, |seen| {
+        if seen == 1_000 && !killed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
+        }
+    })
+    .await;
+    a.kill();
+    let (of_a, of_b) = (&outcomes[0], &outcomes[1]);
+    assert_eq!(
+        (of_b.ok, of_b.unavailable, of_b.other, of_b.failed),
+        (2_000, 0, 0, 0),
+        "B keeps serving: {outcomes:?}"
+    );
+    assert!(
+        of_a.failed > 0,
+        "A was killed during the load: {outcomes:?}"
+    );
+    // Every answered request was counted; a request A was killed in the middle of may have
+    // been counted without an answer.
+    let after = hits(&client, &b, &sid).await;
+    let counted = after - before - 1;
+    let answered = of_a.ok + of_b.ok;
+    assert!(
+        (answered..=4_000).contains(&counted),
+        "{counted} counted, {answered} answered"
+    );
+    let a = Instance::start(&redis.url(0));
+    assert_eq!(hits(&client, &a, &sid).await, after + 1, "A continues");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_hits_survive_a_redis_restart_and_the_instances_recover_by_themselves() {
+    let mut redis = RedisServer::start();
+    let (a, b) = (
+        Instance::start(&redis.url(3)),
+        Instance::start(&redis.url(3)),
+    );
+    let client = client();
+    let sid = log_in(&client, &a).await;
+    let before = hits(&client, &a, &sid).await;
+
+    // Redis goes away in the middle of a load: every request is answered at once, 200 or
+    // 503 with Retry-After, never left hanging.
+    let targets = [a.url("/"), b.url("/")];
+    let loaded = Instant::now();
+    let during = {
+        let load = load(&client, &targets, 8_000, |_| {});
+        let restart = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::task::block_in_place(|| redis.shut_down());
+            let unavailable = client.get(a.url("/login")).send().await.unwrap();
+            assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(unavailable.headers()["retry-after"], "1");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::task::block_in_place(|| redis.start_again());
+        };
+        tokio::join!(load, restart).0
+    };
+    assert!(loaded.elapsed() < Duration::from_secs(60), "the load hung");
+    for outcome in &during {
+        assert_eq!((outcome.other, outcome.failed), (0, 0), "{during:?}");
+    }
+    let unavailable: u64 = during.iter().map(|outcome| outcome.unavailable).sum();
+    assert!(
+        unavailable > 0,
+        "Redis was away during the load: {during:?}"
+    );
+
+    // Back by themselves, with the session and every hit counted before the shutdown.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for instance in [&a, &b] {
+        loop {
+            let reply = home(&client, instance, &sid).await;
+            if reply.status() == StatusCode::OK {
+                break;
+            }
+            assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(
+                Instant::now() < deadline,
+                "{} did not recover",
+                instance.base
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let ok: u64 = during.iter().map(|outcome| outcome.ok).sum();
+    let after = hits(&client, &b, &sid).await;
+    assert!(
+        after > before + ok,
+        "hits were lost: {before} before, {ok} answered during, {after} after"
+    );
+}
