@@ -2,10 +2,12 @@
 """Load benchmark: the reference server against the practical limit of its stack.
 
 Starts, side by side on loopback, a bare hyper hello-world (benches/hello_hyper.rs), the
-reference server (all stages) and a correct Python solution of the exercise (a grader
-fixture), then loads each in turn with wrk: the same connections and duration for all, after
-a warm-up. Prints requests/s, p50 and p99 latency, errors, and each target's ratio to bare
-hyper; checks that the reference's hit count grew by exactly the requests it was sent.
+reference server (all stages) with its state in memory (and the JSON file), the reference with
+its state in Redis (`--store`, a redis-server started here with AOF everysec, on the same
+cores), and a correct Python solution of the exercise (a grader fixture), then loads each in
+turn with wrk: the same connections and duration for all, after a warm-up. Prints requests/s,
+p50 and p99 latency, errors, and each target's ratio to bare hyper; checks that each
+reference's hit count grew by exactly the requests it was sent.
 
 With --sessions N it then measures persistence at scale: the reference restores a state of N
 sessions, its memory per session, and its latency and bytes written while the 1 s flushes
@@ -15,7 +17,7 @@ Targets are loaded in turn, round after round (--rounds), and the median of the 
 reported with the range of each ratio: one run on a shared 2-core machine varies too much.
 
 Usage: python3 benches/load.py [--rounds 3] [--connections 32] [--duration 10] [--warmup 2] [--sessions 1000000]
-Needs: cargo, wrk (installed with apt-get when missing and run as root), curl.
+Needs: cargo, wrk (installed with apt-get when missing and run as root), redis-server.
 """
 import argparse
 import base64
@@ -170,22 +172,30 @@ def main():
     try:
         hello, _, _ = servers.start("hello", [HELLO, "{port}"])
         reference, _, _ = servers.start("reference", [SESSION_LAB, "serve", "--port", "{port}"])
+        redis, _, _ = servers.start("redis", [
+            "redis-server", "--bind", "127.0.0.1", "--port", "{port}", "--dir", ".",
+            "--appendonly", "yes", "--appendfsync", "everysec", "--save", ""])
+        on_redis, _, _ = servers.start(
+            "on-redis", [SESSION_LAB, "serve", "--port", "{port}", "--store", f"redis://127.0.0.1:{redis}/0"])
         python_dir = os.path.join(servers.scratch, "python")
         shutil.copytree(os.path.join(ROOT, "tests", "fixtures", "submissions", "threaded"), python_dir)
         python, _, _ = servers.start("python", ["python3", "server.py", "{port}"], cwd=python_dir)
         sid = log_in(reference, "sid")
+        redis_sid = log_in(on_redis, "sid")
         python_session = log_in(python, "session")
 
         targets = [
             ("bare hyper hello-world", hello, "/", None),
             ("reference GET / (logged in)", reference, "/", sid),
+            ("reference on Redis GET / (logged in)", on_redis, "/", redis_sid),
             ("reference GET /cookies", reference, "/cookies", None),
             ("reference GET /login (anonymous)", reference, "/login", None),
             ("python solution GET / (logged in)", python, "/", python_session),
         ]
-        before = hits(reference, sid)
+        counted = {reference: sid, on_redis: redis_sid}
+        before = {port: hits(port, cookie) for port, cookie in counted.items()}
         rounds = [[load(port, path, cookie, args) for _, port, path, cookie in targets] for _ in range(args.rounds)]
-        after = hits(reference, sid)
+        after = {port: hits(port, cookie) for port, cookie in counted.items()}
 
         median = lambda values: sorted(values)[len(values) // 2]
         rate = lambda r: r["answered"] / r["seconds"]
@@ -199,14 +209,21 @@ def main():
                   f"| {ms(median([r['p99_us'] for r in runs]))} | {errors} "
                   f"| {median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f}) |")
 
-        # Every request the reference was sent is a hit; only answers wrk read count as served.
-        reference_runs = [r for round_ in rounds for (name, *_), r in zip(targets, round_) if name.startswith("reference")]
-        sent = sum(r["sent"] + r["warmup_sent"] for r in reference_runs)
-        answered = sum(r["answered"] + r["warmup_answered"] for r in reference_runs)
-        grew = after - before - 1  # the final read is a hit too
-        verdict = "exact" if answered <= grew <= sent else "MISMATCH"
-        print(f"\nreference hit count grew by {grew:,}; wrk sent {sent:,} requests and read {answered:,} "
-              f"answers (the rest were cut off by the clock): {verdict}")
+        on_memory = [name for name, *_ in targets].index("reference GET / (logged in)")
+        on_redis_row = [name for name, *_ in targets].index("reference on Redis GET / (logged in)")
+        ratios = [rate(round_[on_redis_row]) / rate(round_[on_memory]) for round_ in rounds]
+        print(f"\nreference on Redis / in memory, logged-in GET /: {median(ratios):.2f} "
+              f"({min(ratios):.2f}–{max(ratios):.2f})")
+
+        # Every request a reference was sent is a hit; only answers wrk read count as served.
+        for port, name in [(reference, "reference"), (on_redis, "reference on Redis")]:
+            runs = [r for round_ in rounds for (_, target, *_), r in zip(targets, round_) if target == port]
+            sent = sum(r["sent"] + r["warmup_sent"] for r in runs)
+            answered = sum(r["answered"] + r["warmup_answered"] for r in runs)
+            grew = after[port] - before[port] - 1  # the final read is a hit too
+            verdict = "exact" if answered <= grew <= sent else "MISMATCH"
+            print(f"\n{name}: hit count grew by {grew:,}; wrk sent {sent:,} requests and read {answered:,} "
+                  f"answers (the rest were cut off by the clock): {verdict}")
         if args.sessions:
             persistence_at_scale(servers, args)
     finally:
@@ -230,10 +247,12 @@ def persistence_at_scale(servers, args):
 
     _, empty, _ = servers.start("empty", [SESSION_LAB, "serve", "--port", "{port}"])
     port, full, restore = servers.start(
-        "million", [SESSION_LAB, "serve", "--port", "{port}", "--state", state, "--flush-interval", "1"])
+        # Every session is alice's here: lift her cap, or the first login would end all but 100.
+        "million", [SESSION_LAB, "serve", "--port", "{port}", "--state", state, "--flush-interval", "1",
+                    "--max-sessions-per-user", str(2 * args.sessions)])
     rss = lambda process: int(re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{process.pid}/status").read()).group(1)) * 1024
     per_session = (rss(full) - rss(empty)) / args.sessions
-    written = lambda: int(re.search(r"wchar:\s+(\d+)", open(f"/proc/{full.pid}/io").read()).group(1))
+    written = lambda: int(re.search(r"^write_bytes:\s+(\d+)", open(f"/proc/{full.pid}/io").read(), re.M).group(1))
     print(f"\n{args.sessions:,} sessions: state file {size / 1e6:.1f} MB ({size / args.sessions:.0f} B/session); "
           f"start with restore {restore:.2f} s; memory {per_session:.0f} B/session (RSS difference)")
     # Anonymous requests change only the hit count: each flush records the count alone.

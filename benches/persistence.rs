@@ -1,5 +1,6 @@
 //! Persistence at scale: saving (snapshot of the session table, then the atomic JSON write)
-//! and restoring (parse, then rebuilding the table) 10 k, 100 k and 1 M sessions.
+//! and restoring (parse, then rebuilding the table) 10 k, 100 k and 1 M sessions, and the
+//! save of a flush after hits alone (the hit record, whatever the sessions).
 //! `cargo bench --features stage3 --bench persistence`; it also prints the state file's size.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -55,6 +56,9 @@ fn persistence(c: &mut Criterion) {
             b.iter(|| {
                 SessionTable::from_records(3600, store.load().unwrap().unwrap().sessions, now())
             });
+        });
+        group.bench_with_input(BenchmarkId::new("save_hits", count), &count, |b, _| {
+            b.iter(|| store.save_hits(123_457).unwrap());
         });
     }
     group.finish();

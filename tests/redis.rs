@@ -9,6 +9,8 @@ mod redis_server;
 use futures_util::StreamExt;
 use redis_server::RedisServer;
 use reqwest::StatusCode;
+use session_lab::store::redis::RedisStore;
+use session_lab::store::{CreateError, MemoryStore, SessionCaps, SessionStore};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -310,5 +312,88 @@ async fn sessions_and_hits_survive_a_redis_restart_and_the_instances_recover_by_
     assert!(
         after > before + ok,
         "hits were lost: {before} before, {ok} answered during, {after} after"
+    );
+}
+
+/// What the stages rely on from any session store, checked on a store directly: the caps,
+/// ending the sessions a login replaces, logout, and the first live id winning.
+async fn holds_the_session_store_contract(store: &dyn SessionStore) {
+    let first = store.create("alice", &[], 100).await.unwrap();
+    let second = store.create("alice", &[], 200).await.unwrap();
+    let third = store.create("alice", &[], 300).await.unwrap();
+    let user_of = async |id: &str| {
+        store
+            .find(&[id], 301)
+            .await
+            .unwrap()
+            .map(|session| session.user)
+    };
+    assert_eq!(
+        user_of(&first).await,
+        None,
+        "alice's session unused longest ended"
+    );
+    assert_eq!(user_of(&second).await.as_deref(), Some("alice"));
+    let found = store
+        .find(&["not-an-id", &first, &third, &second], 302)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, third, "the first live id wins");
+    let bob = store.create("bob", &[&second], 303).await.unwrap();
+    assert_eq!(
+        user_of(&second).await,
+        None,
+        "a login ends what it replaces"
+    );
+    store.create("carol", &[], 304).await.unwrap();
+    assert!(
+        matches!(store.create("dave", &[], 305).await, Err(CreateError::Full)),
+        "three sessions is the total"
+    );
+    store.remove(&[&bob, "forged"]).await.unwrap();
+    assert_eq!(user_of(&bob).await, None, "logout");
+    store.create("dave", &[], 306).await.unwrap();
+}
+
+const CAPS: SessionCaps = SessionCaps {
+    total: 3,
+    per_user: 2,
+};
+
+#[tokio::test]
+async fn the_memory_and_the_redis_store_hold_the_same_session_contract() {
+    holds_the_session_store_contract(&MemoryStore::new(None, 3600, CAPS, 0)).await;
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(0), Duration::from_secs(3600), CAPS)
+        .await
+        .unwrap();
+    holds_the_session_store_contract(&store).await;
+}
+
+/// A Redis session expires by its own time to live, and use refreshes it.
+#[tokio::test]
+async fn a_redis_session_expires_after_its_idle_limit_unless_used() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(
+        &redis.url(0),
+        Duration::from_secs(2),
+        SessionCaps::default(),
+    )
+    .await
+    .unwrap();
+    let (kept, left) = (
+        store.create("alice", &[], 1).await.unwrap(),
+        store.create("bob", &[], 1).await.unwrap(),
+    );
+    for now in [2, 3] {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(store.find(&[&kept], now).await.unwrap().is_some());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(store.find(&[&left], 4).await.unwrap().is_none(), "expired");
+    assert!(
+        store.find(&[&kept], 4).await.unwrap().is_some(),
+        "refreshed"
     );
 }

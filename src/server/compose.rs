@@ -91,8 +91,11 @@ pub async fn open_stores(config: &Config) -> Result<Stores, ServerError> {
 }
 
 /// The stages of this build around [`Home`], each given the part of the state it owns.
+#[cfg_attr(
+    not(all(feature = "stage1", feature = "stage3")),
+    allow(unused_variables)
+)]
 pub fn handler(config: &Config, stores: &Stores) -> impl Handler + use<> {
-    let _ = (config, stores);
     let handler = Home;
     #[cfg(feature = "stage3")]
     let handler = super::stage3::LoginGate::new(handler, stores.sessions.clone(), config);

@@ -81,7 +81,7 @@ pub fn retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body>
 /// the network; the request may simply be tried again).
 #[cfg(feature = "stage1")]
 pub fn store_unavailable(unavailable: &crate::store::Unavailable) -> Response<Body> {
-    tracing::warn!(%unavailable, "answered 503");
+    tracing::debug!(%unavailable, "answered 503");
     retry_after(
         problem(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -76,8 +76,13 @@ impl SessionStore for Persisted {
         self.memory.find(ids, now).await
     }
 
-    async fn create(&self, user: &str, now: u64) -> Result<String, CreateError> {
-        let id = self.memory.create(user, now).await?;
+    async fn create(
+        &self,
+        user: &str,
+        replacing: &[&str],
+        now: u64,
+    ) -> Result<String, CreateError> {
+        let id = self.memory.create(user, replacing, now).await?;
         self.save_now().await;
         Ok(id)
     }

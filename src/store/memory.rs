@@ -86,7 +86,15 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn create(&self, user: &str, now: u64) -> Result<String, CreateError> {
+    async fn create(
+        &self,
+        user: &str,
+        replacing: &[&str],
+        now: u64,
+    ) -> Result<String, CreateError> {
+        for id in replacing {
+            self.sessions.remove(id);
+        }
         self.sessions.create(user, now, self.caps)
     }
 

@@ -103,10 +103,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The first of `ids` that names a live session, refreshing its idle timer.
     async fn find(&self, ids: &[&str], now: u64) -> Result<Option<Session>, Unavailable>;
 
-    /// A new session for `user`, within the store's [`SessionCaps`]: past the total a login is
-    /// refused ([`CreateError::Full`]); past the user's share, their session unused longest
-    /// ends. Returns its id. The session is kept durably before this returns.
-    async fn create(&self, user: &str, now: u64) -> Result<String, CreateError>;
+    /// A new session for `user`, ending the sessions `replacing` (those the browser held
+    /// before this login: an id planted before login must be worth nothing after it), within
+    /// the store's [`SessionCaps`]: past the total a login is refused ([`CreateError::Full`]);
+    /// past the user's share, their session unused longest ends. Returns its id. All of it is
+    /// kept durably before this returns.
+    async fn create(&self, user: &str, replacing: &[&str], now: u64)
+    -> Result<String, CreateError>;
 
     /// Ends the sessions `ids` (unknown ones are ignored), durably before this returns.
     async fn remove(&self, ids: &[&str]) -> Result<(), Unavailable>;

@@ -13,6 +13,7 @@ use super::session_table::{is_session_id, new_session_id};
 use super::{CreateError, HitStore, Session, SessionCaps, SessionStore, StoreError, Unavailable};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use url::Url;
 
@@ -25,31 +26,54 @@ const PREFIX: &str = "session-lab:";
 /// Ids a request may ask about at once: a browser sends one `sid`, a confused one a few.
 const MAX_IDS: usize = 8;
 
-/// The first live session among `ARGV[4..]`, refreshing its time to live and its place in
-/// the sorted sets.
+/// The first live session among `ARGV[4..]`. Its time to live and its places in the sorted
+/// sets are refreshed once a second at most (its score is when it was last refreshed): most
+/// requests then only read, and write nothing to the append-only file.
 const FIND: &str = r"
 local prefix, now, idle = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 for i = 4, #ARGV do
   local id = ARGV[i]
-  local user = redis.call('GETEX', prefix .. 'session:' .. id, 'EX', idle)
+  local key = prefix .. 'session:' .. id
+  local user = redis.call('GET', key)
   if user then
-    local mine = prefix .. 'user:' .. user
-    redis.call('ZADD', KEYS[1], now, id)
-    redis.call('ZADD', mine, now, id)
-    redis.call('EXPIRE', mine, idle)
+    local seen = tonumber(redis.call('ZSCORE', KEYS[1], id) or 0)
+    if seen < now then
+      local mine = prefix .. 'user:' .. user
+      redis.call('EXPIRE', key, idle)
+      redis.call('ZADD', KEYS[1], now, id)
+      redis.call('ZADD', mine, now, id)
+      redis.call('EXPIRE', mine, idle)
+    end
     return {id, user}
   end
 end
 return false
 ";
 
-/// A new session, unless the store is full (0); the user's sessions unused longest end when
-/// they are past their share. Entries idle past the limit have expired as keys already and
-/// are dropped from the sets first.
+/// Ends the sessions `ARGV[2..]`, the sorted set of all sessions being `all`.
+const END_SESSIONS: &str = r"
+local function end_sessions(all, prefix, ids)
+  for _, id in ipairs(ids) do
+    local key = prefix .. 'session:' .. id
+    local user = redis.call('GET', key)
+    if user then
+      redis.call('DEL', key)
+      redis.call('ZREM', prefix .. 'user:' .. user, id)
+    end
+    redis.call('ZREM', all, id)
+  end
+end
+";
+
+/// A new session, unless the store is full (0), after ending the sessions it replaces
+/// (`ARGV[8..]`); the user's sessions unused longest end when they are past their share.
+/// Entries idle past the limit have expired as keys already and are dropped from the sets
+/// first.
 const CREATE: &str = r"
 local prefix, now, idle, id, user = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local total, per_user = tonumber(ARGV[6]), tonumber(ARGV[7])
 local all, mine = KEYS[1], prefix .. 'user:' .. user
+end_sessions(all, prefix, {unpack(ARGV, 8)})
 redis.call('ZREMRANGEBYSCORE', all, '-inf', now - idle - 1)
 redis.call('ZREMRANGEBYSCORE', mine, '-inf', now - idle - 1)
 if redis.call('ZCARD', all) >= total then
@@ -72,22 +96,28 @@ return 1
 
 /// Ends the sessions `ARGV[2..]`.
 const REMOVE: &str = r"
-local prefix = ARGV[1]
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  local key = prefix .. 'session:' .. id
-  local user = redis.call('GET', key)
-  if user then
-    redis.call('DEL', key)
-    redis.call('ZREM', prefix .. 'user:' .. user, id)
-  end
-  redis.call('ZREM', KEYS[1], id)
-end
+end_sessions(KEYS[1], ARGV[1], {unpack(ARGV, 2)})
 return 1
 ";
 
+/// The ids among `ids` this server could have issued, [`MAX_IDS`] at most: only those become
+/// part of a key name.
+fn issued<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+    ids.iter()
+        .copied()
+        .filter(|id| is_session_id(id))
+        .take(MAX_IDS)
+        .collect()
+}
+
 pub struct RedisStore {
-    connection: ConnectionManager,
+    /// One multiplexed connection per core, taken in turn: all the requests' commands going
+    /// through one connection's task made that task the bottleneck.
+    connections: Vec<ConnectionManager>,
+    next: AtomicUsize,
+    /// Whether the last operation failed: the log says when Redis goes away and comes back,
+    /// not once per request in between.
+    unreachable: AtomicBool,
     idle_secs: u64,
     caps: SessionCaps,
     find: Script,
@@ -106,7 +136,7 @@ pub fn redacted(url: &Url) -> Url {
 
 impl RedisStore {
     /// Connects to the Redis at `url` and makes sure it answers and runs the scripts this
-    /// store needs (Redis 6.2 or later).
+    /// store needs.
     pub async fn connect(
         url: &Url,
         session_idle: Duration,
@@ -122,21 +152,31 @@ impl RedisStore {
             .set_response_timeout(Some(OPERATION_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let connecting = ConnectionManager::new_with_config(client, config);
-        let connection = match tokio::time::timeout(OPERATION_TIMEOUT, connecting).await {
-            Ok(Ok(connection)) => connection,
-            Ok(Err(error)) => return Err(failed(error.to_string())),
-            Err(_) => return Err(failed(format!("no answer within {OPERATION_TIMEOUT:?}"))),
-        };
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut connections = Vec::with_capacity(cores);
+        for _ in 0..cores {
+            let connecting = ConnectionManager::new_with_config(client.clone(), config.clone());
+            connections.push(
+                match tokio::time::timeout(OPERATION_TIMEOUT, connecting).await {
+                    Ok(Ok(connection)) => connection,
+                    Ok(Err(error)) => return Err(failed(error.to_string())),
+                    Err(_) => {
+                        return Err(failed(format!("no answer within {OPERATION_TIMEOUT:?}")));
+                    }
+                },
+            );
+        }
         let store = Self {
-            connection,
+            connections,
+            next: AtomicUsize::new(0),
+            unreachable: AtomicBool::new(false),
             idle_secs: session_idle.as_secs().max(1),
             caps,
             find: Script::new(FIND),
-            create: Script::new(CREATE),
-            remove: Script::new(REMOVE),
+            create: Script::new(&format!("{END_SESSIONS}{CREATE}")),
+            remove: Script::new(&format!("{END_SESSIONS}{REMOVE}")),
         };
-        // A lookup of nothing: proves the connection, the database and GETEX (Redis ≥ 6.2).
+        // A lookup of nothing: proves the connection, the database and Lua scripting.
         store
             .find(&[&new_session_id().map_err(|e| failed(e.to_string()))?], 0)
             .await
@@ -153,13 +193,25 @@ impl RedisStore {
         &self,
         operation: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
     ) -> Result<T, Unavailable> {
-        match tokio::time::timeout(OPERATION_TIMEOUT, operation(self.connection.clone())).await {
+        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
+        let connection = self.connections[turn].clone();
+        let outcome = match tokio::time::timeout(OPERATION_TIMEOUT, operation(connection)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(error)) => Err(Unavailable(error.to_string())),
             Err(_) => Err(Unavailable(format!(
                 "Redis did not answer within {OPERATION_TIMEOUT:?}"
             ))),
+        };
+        let failed = outcome.is_err();
+        if self.unreachable.swap(failed, Ordering::Relaxed) != failed {
+            match &outcome {
+                Err(unavailable) => {
+                    tracing::warn!(%unavailable, "answering 503 until Redis answers again")
+                }
+                Ok(_) => tracing::info!("Redis answers again"),
+            }
         }
+        outcome
     }
 }
 
@@ -174,13 +226,7 @@ impl HitStore for RedisStore {
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
     async fn find(&self, ids: &[&str], now: u64) -> Result<Option<Session>, Unavailable> {
-        // Only ids this server could have issued become part of a key name.
-        let ids: Vec<&str> = ids
-            .iter()
-            .copied()
-            .filter(|id| is_session_id(id))
-            .take(MAX_IDS)
-            .collect();
+        let ids = issued(ids);
         if ids.is_empty() {
             return Ok(None);
         }
@@ -197,21 +243,29 @@ impl SessionStore for RedisStore {
         Ok(found.map(|(id, user)| Session { id, user }))
     }
 
-    async fn create(&self, user: &str, now: u64) -> Result<String, CreateError> {
+    async fn create(
+        &self,
+        user: &str,
+        replacing: &[&str],
+        now: u64,
+    ) -> Result<String, CreateError> {
         let id = new_session_id().map_err(CreateError::Random)?;
+        let replacing = issued(replacing);
         let created: u8 = self
             .run(async |mut connection| {
-                self.create
-                    .key(Self::key("sessions"))
+                let mut create = self.create.key(Self::key("sessions"));
+                create
                     .arg(PREFIX)
                     .arg(now)
                     .arg(self.idle_secs)
                     .arg(&id)
                     .arg(user)
                     .arg(self.caps.total)
-                    .arg(self.caps.per_user.max(1))
-                    .invoke_async(&mut connection)
-                    .await
+                    .arg(self.caps.per_user.max(1));
+                for old in &replacing {
+                    create.arg(*old);
+                }
+                create.invoke_async(&mut connection).await
             })
             .await?;
         if created == 0 {
@@ -221,7 +275,7 @@ impl SessionStore for RedisStore {
     }
 
     async fn remove(&self, ids: &[&str]) -> Result<(), Unavailable> {
-        let ids: Vec<&str> = ids.iter().copied().filter(|id| is_session_id(id)).collect();
+        let ids = issued(ids);
         if ids.is_empty() {
             return Ok(());
         }

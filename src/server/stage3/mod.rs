@@ -171,14 +171,9 @@ impl<H> LoginGate<H> {
         // it. The store keeps the new session durably before it answers: the session the
         // browser is about to hold survives a crash.
         let previous: Vec<&str> = values(cookies, SESSION_COOKIE).collect();
-        if !previous.is_empty() {
-            if let Err(unavailable) = self.sessions.remove(&previous).await {
-                return respond::store_unavailable(&unavailable);
-            }
-        }
         let id = match self
             .sessions
-            .create(&username, self.clock.unix_seconds())
+            .create(&username, &previous, self.clock.unix_seconds())
             .await
         {
             Ok(id) => id,
