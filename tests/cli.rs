@@ -3,10 +3,9 @@
 
 mod support;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::alive;
+use support::{alive, spawn_serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
 
@@ -152,33 +151,10 @@ fn a_users_file_with_a_plain_password_stops_serve_naming_the_file() {
     );
 }
 
-/// Starts `serve` and returns it with the address it printed.
-fn serve(args: &[&str], dir: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .arg("serve")
-        .args(["--port", "0"])
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("session-lab listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, addr)
-}
-
 #[test]
 fn serve_prints_its_address_and_exits_0_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = serve(&[], dir.path());
+    let (mut child, addr) = spawn_serve(&[], dir.path());
     assert!(addr.starts_with("http://127.0.0.1:"), "{addr}");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),

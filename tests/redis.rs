@@ -5,14 +5,14 @@
 
 #[path = "support/redis_server.rs"]
 mod redis_server;
+mod support;
 
 use futures_util::StreamExt;
 use redis_server::RedisServer;
 use reqwest::StatusCode;
 use session_lab::store::redis::RedisStore;
 use session_lab::store::{CreateError, MemoryStore, SessionCaps, SessionStore};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 /// A `session-lab serve` process using the store at `url`.
@@ -23,29 +23,8 @@ struct Instance {
 
 impl Instance {
     fn start(store: &url::Url) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_session-lab"));
-        command
-            .args(["serve", "--port", "0", "--store", store.as_str()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-                    .map_err(std::io::Error::from)
-            });
-        }
-        let mut process = command.spawn().unwrap();
-        let mut line = String::new();
-        BufReader::new(process.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("session-lab listening on ")
-            .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
-            .to_owned();
+        let (process, base) =
+            support::spawn_serve(&["--store", store.as_str()], &std::env::temp_dir());
         Self { process, base }
     }
 
@@ -118,6 +97,20 @@ async fn hits(client: &reqwest::Client, instance: &Instance, sid: &str) -> u64 {
         .unwrap_or_else(|| panic!("no hit count in {page}"))
 }
 
+/// Two instances on database `db` of `redis`, a client, and alice logged in on the first.
+async fn two_instances(
+    redis: &RedisServer,
+    db: u32,
+) -> (Instance, Instance, reqwest::Client, String) {
+    let (a, b) = (
+        Instance::start(&redis.url(db)),
+        Instance::start(&redis.url(db)),
+    );
+    let client = client();
+    let sid = log_in(&client, &a).await;
+    (a, b, client, sid)
+}
+
 /// What a load of anonymous requests got: answers by status, and requests that got none.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -161,12 +154,7 @@ async fn load(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_made_on_one_instance_is_live_on_the_other_and_ends_on_both() {
     let redis = RedisServer::start();
-    let (a, b) = (
-        Instance::start(&redis.url(0)),
-        Instance::start(&redis.url(0)),
-    );
-    let client = client();
-    let sid = log_in(&client, &a).await;
+    let (a, b, client, sid) = two_instances(&redis, 0).await;
     let page = home(&client, &b, &sid).await.text().await.unwrap();
     assert!(page.contains("Logged in as alice"), "{page}");
     let logout = client
@@ -186,12 +174,7 @@ async fn a_session_made_on_one_instance_is_live_on_the_other_and_ends_on_both() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_hits_over_two_instances_add_up_exactly() {
     let redis = RedisServer::start();
-    let (a, b) = (
-        Instance::start(&redis.url(0)),
-        Instance::start(&redis.url(0)),
-    );
-    let client = client();
-    let sid = log_in(&client, &a).await;
+    let (a, b, client, sid) = two_instances(&redis, 0).await;
     let before = hits(&client, &a, &sid).await;
     let outcomes = load(&client, &[a.url("/"), b.url("/")], 10_000, |_| {}).await;
     for outcome in &outcomes {
@@ -212,12 +195,7 @@ async fn ten_thousand_hits_over_two_instances_add_up_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_instance_loses_nothing_of_the_other_and_continues_the_count_when_back() {
     let redis = RedisServer::start();
-    let (mut a, b) = (
-        Instance::start(&redis.url(0)),
-        Instance::start(&redis.url(0)),
-    );
-    let client = client();
-    let sid = log_in(&client, &b).await;
+    let (mut a, b, client, sid) = two_instances(&redis, 0).await;
     let before = hits(&client, &b, &sid).await;
     let targets = [a.url("/"), b.url("/")];
     let pid = nix::unistd::Pid::from_raw(a.process.id() as i32);
@@ -255,12 +233,7 @@ async fn a_killed_instance_loses_nothing_of_the_other_and_continues_the_count_wh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_and_hits_survive_a_redis_restart_and_the_instances_recover_by_themselves() {
     let mut redis = RedisServer::start();
-    let (a, b) = (
-        Instance::start(&redis.url(3)),
-        Instance::start(&redis.url(3)),
-    );
-    let client = client();
-    let sid = log_in(&client, &a).await;
+    let (a, b, client, sid) = two_instances(&redis, 3).await;
     let before = hits(&client, &a, &sid).await;
 
     // Redis goes away in the middle of a load: every request is answered at once, 200 or

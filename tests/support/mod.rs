@@ -158,3 +158,37 @@ pub fn headless_dom(chromium: &str, options: &[&str], url: &str) -> std::process
         std::time::Duration::from_secs(60),
     )
 }
+
+/// Starts the built binary's `serve --port 0 ARGS` in `dir`, and returns it with the address
+/// it printed (`http://127.0.0.1:PORT/`). It dies with the test thread that started it, even
+/// one that fails before it could stop it.
+#[allow(dead_code)] // only some test files run the binary's server
+pub fn spawn_serve(args: &[&str], dir: &std::path::Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_session-lab"));
+    command
+        .args(["serve", "--port", "0"])
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    // SAFETY: prctl is async-signal-safe, and nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("session-lab listening on ")
+        .unwrap_or_else(|| panic!("serve did not start: its first line was {line:?}"))
+        .to_owned();
+    (child, addr)
+}
