@@ -795,6 +795,32 @@ mod login {
         assert_eq!(json["hits"], 40);
     }
 
+    /// Using a session keeps it alive across a hard kill: the use moved its last use, which
+    /// the next flush saved, although nothing but hits and uses came in.
+    #[tokio::test]
+    async fn a_session_in_use_outlives_its_idle_limit_across_a_kill() {
+        let clock = Arc::new(FrozenClock::at(std::time::SystemTime::now()));
+        let injected: Arc<dyn Clock> = clock.clone();
+        let mut server = Reference::start(|config| {
+            config.clock = injected;
+            config.session_idle = Duration::from_secs(600);
+            config.flush_interval = Duration::from_millis(20);
+        })
+        .await;
+        let sid = session_id(&log_in(&server, &ALICE, None).await);
+        clock.advance(Duration::from_secs(590));
+        assert_eq!(get_home(&server, &sid).await.status(), StatusCode::OK);
+        server.server().wait_for_flush().await;
+        clock.advance(Duration::from_secs(20));
+        server.kill().await;
+        server.restart_after_stop().await;
+        assert_eq!(
+            get_home(&server, &sid).await.status(),
+            StatusCode::OK,
+            "used 20 s before the kill, with an idle limit of 600 s"
+        );
+    }
+
     /// A flush after hits alone records the count beside the state file and leaves the
     /// sessions' file as it was: with a million sessions, a hit must not cost a rewrite of
     /// them all. Both survive a hard kill.

@@ -37,10 +37,14 @@ pub async fn open_stores(config: &Config) -> Result<Stores, ServerError> {
     let now = config.clock.unix_seconds();
     match &config.store {
         Backend::Snapshots(snapshots) => {
+            // Before stage 2 the state starts afresh at every start, and nothing is saved.
             #[cfg(feature = "stage2")]
             let restored = stage2::restore(snapshots.as_ref())?;
             #[cfg(not(feature = "stage2"))]
-            let (restored, _) = (None, snapshots);
+            let restored = {
+                let _unused = snapshots;
+                None
+            };
             #[cfg_attr(not(feature = "stage1"), allow(unused_variables))]
             let memory = Arc::new(MemoryStore::new(
                 restored,

@@ -85,9 +85,26 @@ impl JsonFileStore {
         }
     }
 
+    /// What to do about a damaged `path` (the state file or its hit record), which was left
+    /// as it was.
+    fn advice(&self, path: &Path) -> String {
+        if path == self.hits_path {
+            format!(
+                "repair it, or move it away to go back to the count in {} (losing the hits since that was saved)",
+                self.path.display()
+            )
+        } else {
+            format!(
+                "repair it, or move it and {} away to start afresh",
+                self.hits_path.display()
+            )
+        }
+    }
+
     /// Parses and checks what `path` holds: its format version, and a hit count a server
     /// could have reached.
     fn parse<T: serde::de::DeserializeOwned>(
+        &self,
         path: &Path,
         bytes: &[u8],
         version_and_hits: impl Fn(&T) -> (u64, u64),
@@ -95,12 +112,14 @@ impl JsonFileStore {
         let parsed: T = serde_json::from_slice(bytes).map_err(|cause| StoreError::Corrupt {
             path: path.to_owned(),
             cause,
+            advice: self.advice(path),
         })?;
         let (version, hits) = version_and_hits(&parsed);
         if hits > super::MAX_HITS {
             return Err(StoreError::ImplausibleHits {
                 path: path.to_owned(),
                 hits,
+                advice: self.advice(path),
             });
         }
         if version != FORMAT_VERSION {
@@ -108,6 +127,7 @@ impl JsonFileStore {
                 path: path.to_owned(),
                 found: version,
                 expected: FORMAT_VERSION,
+                advice: self.advice(path),
             });
         }
         Ok(parsed)
@@ -144,17 +164,15 @@ impl JsonFileStore {
 impl SnapshotStore for JsonFileStore {
     fn load(&self) -> Result<Option<State>, StoreError> {
         let state = match Self::read(&self.path)? {
-            Some(bytes) => Some(Self::parse(&self.path, &bytes, |on_disk: &OnDiskOwned| {
+            Some(bytes) => Some(self.parse(&self.path, &bytes, |on_disk: &OnDiskOwned| {
                 (on_disk.version, on_disk.hits)
             })?),
             None => None,
         };
         let record = match Self::read(&self.hits_path)? {
-            Some(bytes) => Some(Self::parse(
-                &self.hits_path,
-                &bytes,
-                |record: &HitRecord| (record.version, record.hits),
-            )?),
+            Some(bytes) => Some(self.parse(&self.hits_path, &bytes, |record: &HitRecord| {
+                (record.version, record.hits)
+            })?),
             None => None,
         };
         Ok(match (state, record) {

@@ -2,9 +2,7 @@
 //! everything at exit; stage 2 snapshots it to a [`super::SnapshotStore`].
 
 use super::session_table::SessionTable;
-use super::{
-    CreateError, HitStore, Session, SessionCaps, SessionRecord, SessionStore, State, Unavailable,
-};
+use super::{CreateError, HitStore, Session, SessionCaps, SessionStore, State, Unavailable};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Debug)]
@@ -61,10 +59,6 @@ impl MemoryStore {
 
     pub fn purge_expired(&self, now: u64) -> usize {
         self.sessions.purge_expired(now)
-    }
-
-    pub fn session_records(&self) -> Vec<SessionRecord> {
-        self.sessions.records()
     }
 }
 

@@ -169,24 +169,28 @@ pub enum StoreError {
         path: PathBuf,
         cause: std::io::Error,
     },
-    #[error(
-        "the state file {path} is corrupt ({cause}); it was left untouched: repair or move it away to start fresh"
-    )]
+    #[error("{path} is corrupt ({cause}); it was left untouched: {advice}")]
     Corrupt {
         path: PathBuf,
         cause: serde_json::Error,
+        advice: String,
     },
     #[error(
-        "the state file {path} says {hits} hits, more than a server could count in centuries (at most {MAX_HITS}): it is damaged, and was left untouched; repair or move it away to start fresh"
+        "{path} says {hits} hits, more than a server could count in centuries (at most {MAX_HITS}): it is damaged, and was left untouched: {advice}"
     )]
-    ImplausibleHits { path: PathBuf, hits: u64 },
+    ImplausibleHits {
+        path: PathBuf,
+        hits: u64,
+        advice: String,
+    },
     #[error(
-        "the state file {path} has format version {found}, this server reads version {expected}"
+        "{path} has format version {found}, this server reads version {expected}; it was left untouched: run the session-lab that wrote it, or {advice}"
     )]
     UnsupportedVersion {
         path: PathBuf,
         found: u64,
         expected: u64,
+        advice: String,
     },
     #[error("cannot write the state file {path}: {cause}")]
     Write {

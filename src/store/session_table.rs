@@ -118,6 +118,11 @@ impl SessionTable {
         self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// How far a session's last use moves at least when it is used.
+    fn refresh_step(&self) -> u64 {
+        (self.idle_limit_secs / 60).max(1)
+    }
+
     fn expired(&self, last_seen: u64, now: u64) -> bool {
         now.saturating_sub(last_seen) > self.idle_limit_secs
     }
@@ -171,9 +176,14 @@ impl SessionTable {
             let session = self.sessions.get(&key)?;
             let last_seen = session.last_seen.load(Ordering::Relaxed);
             if !self.expired(last_seen, now) {
-                // Written at most once a second, not at every request.
-                if last_seen < now {
-                    session.last_seen.fetch_max(now, Ordering::Relaxed);
+                // Moved in steps of a sixtieth of the idle limit, not at every request: each
+                // step is a change that the next flush saves (a session in use must not expire
+                // after a restart), and that few steps keep the flushes of a busy server
+                // rare. A session may so expire up to one step early.
+                if now >= last_seen + self.refresh_step()
+                    && session.last_seen.fetch_max(now, Ordering::Relaxed) < now
+                {
+                    self.changed();
                 }
                 return Some(session.user.to_string());
             }
@@ -277,6 +287,22 @@ mod tests {
         assert_eq!(table.user(&id, 1120).as_deref(), Some("alice"));
         assert_eq!(table.user(&id, 1181), None);
         assert!(table.is_empty(), "an expired session is removed when seen");
+    }
+
+    /// A use that moves the last use by a step is a change the next flush saves; uses in
+    /// between change nothing.
+    #[test]
+    fn a_use_marks_a_change_once_a_step() {
+        let table = SessionTable::new(600);
+        let id = table.create("alice", 1000, SessionCaps::default()).unwrap();
+        let created = table.changes();
+        assert!(table.user(&id, 1009).is_some());
+        assert_eq!(table.changes(), created, "within the 10 s step");
+        assert!(table.user(&id, 1590).is_some());
+        assert_eq!(table.changes(), created + 1);
+        assert_eq!(table.records()[0].last_seen, 1590);
+        assert!(table.user(&id, 1599).is_some());
+        assert_eq!(table.changes(), created + 1);
     }
 
     #[test]

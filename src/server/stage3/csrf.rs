@@ -92,6 +92,7 @@ pub fn forbidden(reason: &str) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::request::cookie_pairs;
     use super::*;
     use hyper::header::HeaderValue;
 
@@ -106,38 +107,21 @@ mod tests {
     #[test]
     fn a_form_passes_only_with_its_cookie_and_from_this_origin() {
         let ok = headers(&[("host", "127.0.0.1:8080"), ("cookie", "csrf=abc")]);
-        assert_eq!(
-            refusal(&ok, &super::super::request::cookie_pairs(&ok), Some("abc")),
-            None
-        );
+        assert_eq!(refusal(&ok, &cookie_pairs(&ok), Some("abc")), None);
         assert!(
-            refusal(&ok, &super::super::request::cookie_pairs(&ok), Some("abd")).is_some(),
+            refusal(&ok, &cookie_pairs(&ok), Some("abd")).is_some(),
             "another token"
         );
-        assert!(
-            refusal(&ok, &super::super::request::cookie_pairs(&ok), None).is_some(),
-            "no token"
-        );
+        assert!(refusal(&ok, &cookie_pairs(&ok), None).is_some(), "no token");
         let no_cookie = headers(&[("host", "127.0.0.1:8080")]);
-        assert!(
-            refusal(
-                &no_cookie,
-                &super::super::request::cookie_pairs(&no_cookie),
-                Some("abc")
-            )
-            .is_some()
-        );
+        assert!(refusal(&no_cookie, &cookie_pairs(&no_cookie), Some("abc")).is_some());
         let same_origin = headers(&[
             ("host", "127.0.0.1:8080"),
             ("origin", "http://127.0.0.1:8080"),
             ("cookie", "csrf=abc"),
         ]);
         assert_eq!(
-            refusal(
-                &same_origin,
-                &super::super::request::cookie_pairs(&same_origin),
-                Some("abc")
-            ),
+            refusal(&same_origin, &cookie_pairs(&same_origin), Some("abc")),
             None
         );
         let other_port = headers(&[
@@ -146,30 +130,14 @@ mod tests {
             ("cookie", "csrf=abc"),
         ]);
         assert!(
-            refusal(
-                &other_port,
-                &super::super::request::cookie_pairs(&other_port),
-                Some("abc")
-            )
-            .is_some(),
+            refusal(&other_port, &cookie_pairs(&other_port), Some("abc")).is_some(),
             "same site, other origin"
         );
         let null = headers(&[("host", "h"), ("origin", "null"), ("cookie", "csrf=abc")]);
-        assert!(
-            refusal(
-                &null,
-                &super::super::request::cookie_pairs(&null),
-                Some("abc")
-            )
-            .is_some()
-        );
+        assert!(refusal(&null, &cookie_pairs(&null), Some("abc")).is_some());
         let planted_first = headers(&[("host", "h"), ("cookie", "csrf=evil; csrf=abc")]);
         assert_eq!(
-            refusal(
-                &planted_first,
-                &super::super::request::cookie_pairs(&planted_first),
-                Some("abc")
-            ),
+            refusal(&planted_first, &cookie_pairs(&planted_first), Some("abc")),
             None,
             "a planted cookie blocks nothing"
         );

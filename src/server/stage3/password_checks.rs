@@ -2,13 +2,15 @@
 //! so a flood of logins must neither run them all at once nor take the CPU from the requests
 //! of visitors who are logged in already.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// How much lower than the server's threads the checking threads run (a `nice` increment):
-/// during a flood of logins, a logged-in `GET /` is answered before the next check goes on.
+/// The `nice` value of the checking threads (the server's own run at 0, unless it was started
+/// niced): during a flood of logins, a logged-in `GET /` is answered before the next check
+/// goes on.
 const CHECK_NICENESS: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -19,7 +21,7 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub struct PasswordChecks {
     /// Closed when this is dropped, which ends the threads.
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
     /// Logins being checked or waiting for a check.
     admitted: Arc<AtomicUsize>,
     limit: usize,
@@ -40,28 +42,35 @@ impl PasswordChecks {
             }
         }
         Self {
-            jobs: Mutex::new(jobs),
+            jobs,
             admitted: Arc::default(),
             limit: at_once + checks.waiting,
         }
     }
 
     /// Runs `check` on a checking thread when its turn comes; `None` when too many logins are
-    /// ahead of it. The place goes with the check: a client that hangs up does not free it
-    /// while its check is waiting or running (it would let checks pile up unbounded).
+    /// ahead of it (or the check failed without a verdict). The place goes with the check: a
+    /// client that hangs up does not free it while its check is waiting or running (it would
+    /// let checks pile up unbounded).
     pub async fn run(&self, check: impl FnOnce() -> bool + Send + 'static) -> Option<bool> {
         let admitted = Admitted::enter(self.admitted.clone(), self.limit)?;
         let (verdict, checked) = oneshot::channel();
         let job: Job = Box::new(move || {
-            let _held = admitted;
-            let _ = verdict.send(check());
+            // A check that panics must not take its thread with it (the pool would shrink
+            // until every login is turned away); it sends no verdict. The place is given back
+            // before the verdict goes, so whoever learns it can be admitted at once.
+            let checked = std::panic::catch_unwind(AssertUnwindSafe(check));
+            drop(admitted);
+            match checked {
+                Ok(checked) => {
+                    let _ = verdict.send(checked);
+                }
+                Err(_) => tracing::error!("a password check panicked"),
+            }
         });
-        self.jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .send(job)
-            .ok()?;
-        Some(checked.await.unwrap_or(false))
+        self.jobs.send(job).ok()?;
+        // A check that panicked sent nothing: no verdict, not a wrong password.
+        checked.await.ok()
     }
 }
 
@@ -98,5 +107,55 @@ impl Admitted {
 impl Drop for Admitted {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::LoginChecks;
+
+    #[tokio::test]
+    async fn a_check_that_panics_gives_no_verdict_and_keeps_its_thread() {
+        let checks = PasswordChecks::new(LoginChecks {
+            at_once: 1,
+            waiting: 0,
+        });
+        assert_eq!(checks.run(|| panic!("a broken hash")).await, None);
+        assert_eq!(
+            checks.run(|| true).await,
+            Some(true),
+            "the thread checks on"
+        );
+    }
+
+    #[tokio::test]
+    async fn beyond_the_checks_and_the_queue_a_login_is_turned_away() {
+        let checks = Arc::new(PasswordChecks::new(LoginChecks {
+            at_once: 1,
+            waiting: 1,
+        }));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let slow = {
+            let checks = checks.clone();
+            tokio::spawn(async move {
+                checks
+                    .run(move || released.lock().unwrap().recv().is_ok())
+                    .await
+            })
+        };
+        let queued = {
+            let checks = checks.clone();
+            tokio::spawn(async move { checks.run(|| true).await })
+        };
+        // Both admitted (one running, one waiting) before the third asks.
+        while checks.admitted.load(Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(checks.run(|| true).await, None);
+        release.send(()).unwrap();
+        assert_eq!(slow.await.unwrap(), Some(true));
+        assert_eq!(queued.await.unwrap(), Some(true));
     }
 }

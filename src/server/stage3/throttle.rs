@@ -48,9 +48,15 @@ impl FailedLogins {
 
     /// Counts a failed login as `user` from `address` at `now`.
     pub fn record(&self, address: IpAddr, user: &str, now: u64) {
-        // Once a window at most, so the table holds only recent failures.
+        // Once a window, so the table holds only recent failures; once a second while it is
+        // full, so that a full table makes room as soon as windows end.
         let purged = self.purged.load(Ordering::Relaxed);
-        if now >= purged + WINDOW
+        let every = if self.windows.len() >= MAX_TRACKED {
+            1
+        } else {
+            WINDOW
+        };
+        if now >= purged + every
             && self
                 .purged
                 .compare_exchange(purged, now, Ordering::AcqRel, Ordering::Relaxed)
