@@ -57,12 +57,14 @@ struct ServeArgs {
     /// Where the hits and sessions are kept between runs (stage 2).
     #[arg(long, default_value = "sessions.json")]
     state: PathBuf,
-    /// Keep the hits and sessions in Redis instead (redis://HOST:PORT/DB, in a build with the
-    /// `redis` feature): several servers may share one store. The server then saves nothing
-    /// itself, at stop or ever: the data lasts as long as Redis keeps it (configure Redis's AOF
-    /// or RDB persistence), and --state and --flush-interval do not apply.
-    #[arg(long, value_name = "URL", value_parser = parse_redis_url, conflicts_with_all = ["state", "flush_interval"])]
-    store: Option<url::Url>,
+    /// Keep the hits and sessions in Redis 7+ instead, at redis://[:PASSWORD@]HOST:PORT/DB (in
+    /// a build with the `redis` feature; give a URL with a password in SESSION_LAB_STORE to
+    /// keep it out of `ps`): several servers may share one store. The server then saves
+    /// nothing itself, at stop or ever: the data lasts as long as Redis keeps it (configure
+    /// Redis's AOF or RDB persistence, and `maxmemory-policy noeviction`), and --state and
+    /// --flush-interval do not apply.
+    #[arg(long, value_name = "URL", env = "SESSION_LAB_STORE", hide_env_values = true, conflicts_with_all = ["state", "flush_interval"])]
+    store: Option<String>,
     /// Seconds between saves of changed state, bounding what a SIGKILL can lose (stage 2).
     #[arg(long, default_value = "1", value_parser = parse_seconds)]
     flush_interval: Duration,
@@ -364,13 +366,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_redis_url(text: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(text).map_err(|error| format!("{error}"))?;
+/// The URL of `--store`; a message that never repeats it (it may hold a password).
+fn redis_url(text: &str) -> anyhow::Result<url::Url> {
+    let url = url::Url::parse(text).map_err(|error| {
+        anyhow::anyhow!("--store: not a URL ({error}); expected redis://HOST:PORT/DB")
+    })?;
     if url.scheme() != "redis" {
-        return Err(format!(
-            "expected redis://HOST:PORT/DB, got the scheme {}:",
+        anyhow::bail!(
+            "--store: expected redis://HOST:PORT/DB, got a URL of the scheme {}:",
             url.scheme()
-        ));
+        );
     }
     Ok(url)
 }
@@ -385,7 +390,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     return_large_allocations_to_the_os();
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)));
-    config.store = match args.store {
+    config.store = match args.store.as_deref().map(redis_url).transpose()? {
         None => Backend::file(args.state),
         #[cfg(feature = "redis")]
         Some(url) => Backend::Redis(url),

@@ -2,7 +2,7 @@
 //! written whatever happens.
 
 mod support;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 use support::{alive, spawn_serve};
@@ -176,7 +176,7 @@ fn serve_prints_its_address_and_exits_0_on_sigterm() {
 #[cfg(feature = "stage4")]
 #[test]
 fn show_headers_prints_each_exchange_with_its_cookies() {
-    use std::io::{Read, Write};
+    use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(["serve", "--port", "0", "--show-headers"])

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use redis_server::RedisServer;
 use reqwest::StatusCode;
 use session_lab::store::redis::RedisStore;
+use session_lab::store::session_table::new_session_id;
 use session_lab::store::{CreateError, MemoryStore, SessionCaps, SessionStore};
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -120,11 +121,12 @@ struct Outcome {
     failed: u64,
 }
 
-/// `count` GETs of `/login`, 32 at a time, the `i`th sent to `targets[i % len]`; `on_answer`
-/// runs after each answer with how many came so far.
+/// `count` GETs, 32 at a time, the `i`th of `targets[i % len]` (URLs), with `cookie` if any;
+/// `on_answer` runs after each answer with how many came so far.
 async fn load(
     client: &reqwest::Client,
     targets: &[String],
+    cookie: Option<&str>,
     count: usize,
     on_answer: impl Fn(usize),
 ) -> Vec<Outcome> {
@@ -132,7 +134,11 @@ async fn load(
     let mut answers = futures_util::stream::iter(0..count)
         .map(|i| {
             let target = i % targets.len();
-            let request = client.get(format!("{}login", targets[target])).send();
+            let mut request = client.get(&targets[target]);
+            if let Some(cookie) = cookie {
+                request = request.header("cookie", cookie);
+            }
+            let request = request.send();
             async move { (target, request.await.map(|reply| reply.status())) }
         })
         .buffer_unordered(32);
@@ -176,7 +182,14 @@ async fn ten_thousand_hits_over_two_instances_add_up_exactly() {
     let redis = RedisServer::start();
     let (a, b, client, sid) = two_instances(&redis, 0).await;
     let before = hits(&client, &a, &sid).await;
-    let outcomes = load(&client, &[a.url("/"), b.url("/")], 10_000, |_| {}).await;
+    let outcomes = load(
+        &client,
+        &[a.url("/login"), b.url("/login")],
+        None,
+        10_000,
+        |_| {},
+    )
+    .await;
     for outcome in &outcomes {
         assert_eq!(
             (
@@ -197,10 +210,10 @@ async fn a_killed_instance_loses_nothing_of_the_other_and_continues_the_count_wh
     let redis = RedisServer::start();
     let (mut a, b, client, sid) = two_instances(&redis, 0).await;
     let before = hits(&client, &b, &sid).await;
-    let targets = [a.url("/"), b.url("/")];
+    let targets = [a.url("/login"), b.url("/login")];
     let pid = nix::unistd::Pid::from_raw(a.process.id() as i32);
     let killed = std::sync::atomic::AtomicBool::new(false);
-    let outcomes = load(&client, &targets, 4_000, |seen| {
+    let outcomes = load(&client, &targets, None, 4_000, |seen| {
         if seen == 1_000 && !killed.swap(true, std::sync::atomic::Ordering::SeqCst) {
             nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).unwrap();
         }
@@ -236,16 +249,17 @@ async fn sessions_and_hits_survive_a_redis_restart_and_the_instances_recover_by_
     let (a, b, client, sid) = two_instances(&redis, 3).await;
     let before = hits(&client, &a, &sid).await;
 
-    // Redis goes away in the middle of a load: every request is answered at once, 200 or
-    // 503 with Retry-After, never left hanging.
+    // Redis goes away in the middle of a load of logged-in visits: every request is answered
+    // at once, 200 or 503 with Retry-After, never left hanging.
     let targets = [a.url("/"), b.url("/")];
+    let cookie = format!("sid={sid}");
     let loaded = Instant::now();
     let during = {
-        let load = load(&client, &targets, 8_000, |_| {});
+        let load = load(&client, &targets, Some(&cookie), 8_000, |_| {});
         let restart = async {
             tokio::time::sleep(Duration::from_millis(100)).await;
             tokio::task::block_in_place(|| redis.shut_down());
-            let unavailable = client.get(a.url("/login")).send().await.unwrap();
+            let unavailable = home(&client, &a, &sid).await;
             assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert_eq!(unavailable.headers()["retry-after"], "1");
             tokio::time::sleep(Duration::from_millis(500)).await;
@@ -307,11 +321,11 @@ async fn holds_the_session_store_contract(store: &dyn SessionStore) {
         "alice's session unused longest ended"
     );
     assert_eq!(user_of(&second).await.as_deref(), Some("alice"));
-    let found = store
-        .find(&["not-an-id", &first, &third, &second], 302)
-        .await
-        .unwrap()
-        .unwrap();
+    // Stale ids planted before a live one (cookies ignore ports) hide nothing, however many.
+    let stale: Vec<String> = (0..20).map(|_| new_session_id().unwrap()).collect();
+    let mut ids: Vec<&str> = stale.iter().map(String::as_str).collect();
+    ids.extend(["not-an-id", &first, &third, &second]);
+    let found = store.find(&ids, 302).await.unwrap().unwrap();
     assert_eq!(found.id, third, "the first live id wins");
     let bob = store.create("bob", &[&second], 303).await.unwrap();
     assert_eq!(
@@ -369,4 +383,54 @@ async fn a_redis_session_expires_after_its_idle_limit_unless_used() {
         store.find(&[&kept], 4).await.unwrap().is_some(),
         "refreshed"
     );
+}
+
+/// Connections that Redis dropped while they were idle (here all of them, as a Redis
+/// restart or an idle timeout would) are found out by the pings, not by visitors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_dropped_while_idle_are_mended_before_a_visitor_needs_them() {
+    let redis = RedisServer::start();
+    let (a, _b, client, sid) = two_instances(&redis, 0).await;
+    assert!(redis.command("CLIENT KILL TYPE normal").is_some());
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for _ in 0..8 {
+        assert_eq!(home(&client, &a, &sid).await.status(), StatusCode::OK);
+    }
+}
+
+/// A Redis out of memory refuses the scripts before they change anything: a login answered
+/// 503 leaves the session it would have replaced alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_refused_by_a_full_redis_changes_nothing() {
+    let redis = RedisServer::start();
+    let (a, _b, client, sid) = two_instances(&redis, 0).await;
+    assert_eq!(
+        redis
+            .command("CONFIG SET maxmemory-policy noeviction")
+            .as_deref(),
+        Some("+OK")
+    );
+    assert_eq!(
+        redis.command("CONFIG SET maxmemory 1").as_deref(),
+        Some("+OK")
+    );
+    let again = client
+        .post(a.url("/login"))
+        .header("cookie", format!("sid={sid}; csrf=t"))
+        .form(&[
+            ("username", "alice"),
+            ("password", "wonderland"),
+            ("csrf", "t"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(again.headers().get("set-cookie").is_none());
+    assert_eq!(
+        redis.command("CONFIG SET maxmemory 0").as_deref(),
+        Some("+OK")
+    );
+    let page = home(&client, &a, &sid).await.text().await.unwrap();
+    assert!(page.contains("Logged in as alice"), "{page}");
 }

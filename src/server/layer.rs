@@ -4,6 +4,7 @@
 
 use super::pages;
 use super::respond::{self, Body};
+use crate::store::Unavailable;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use std::future::Future;
@@ -25,7 +26,7 @@ pub struct Visit {
     #[cfg_attr(not(feature = "stage3"), allow(dead_code))]
     pub peer: IpAddr,
     /// Its number among all hits (stage 1): being counted while the inner layers work.
-    pub hit: Option<oneshot::Receiver<u64>>,
+    pub hit: Option<oneshot::Receiver<Result<u64, Unavailable>>>,
     /// Who is logged in (stage 3).
     pub visitor: Option<Visitor>,
 }
@@ -39,10 +40,16 @@ impl Visit {
         }
     }
 
-    /// The request's hit number, once counted; `None` when nothing counts hits (or counting
-    /// failed, which the counting layer answers itself).
-    pub async fn hits(&mut self) -> Option<u64> {
-        self.hit.as_mut()?.await.ok()
+    /// The request's hit number, once counted; `None` when nothing counts hits, an error when
+    /// counting failed.
+    pub async fn hits(&mut self) -> Result<Option<u64>, Unavailable> {
+        let Some(hit) = self.hit.as_mut() else {
+            return Ok(None);
+        };
+        match hit.await {
+            Ok(counted) => counted.map(Some),
+            Err(_) => Err(Unavailable("the hit was not counted".into())),
+        }
     }
 }
 
@@ -62,7 +69,10 @@ impl Handler for Home {
         }
         match *request.method() {
             Method::GET | Method::HEAD => {
-                let hits = visit.hits().await;
+                let hits = match visit.hits().await {
+                    Ok(hits) => hits,
+                    Err(unavailable) => return respond::store_unavailable(&unavailable),
+                };
                 let visitor = visit.visitor.as_ref();
                 respond::html(
                     StatusCode::OK,

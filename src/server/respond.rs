@@ -69,7 +69,6 @@ pub fn set_cookie(response: &mut Response<Body>, cookie: &cookie::Cookie<'_>) {
 }
 
 /// `response`, asking the client to try again after `seconds`.
-#[cfg(feature = "stage1")]
 pub fn retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body> {
     response
         .headers_mut()
@@ -79,7 +78,6 @@ pub fn retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body>
 
 /// `503` with `Retry-After`: the store of the state could not be reached (a shared store over
 /// the network; the request may simply be tried again).
-#[cfg(feature = "stage1")]
 pub fn store_unavailable(unavailable: &crate::store::Unavailable) -> Response<Body> {
     tracing::debug!(%unavailable, "answered 503");
     retry_after(

@@ -43,7 +43,7 @@ impl std::fmt::Debug for Backend {
         match self {
             Self::Snapshots(_) => f.write_str("Snapshots"),
             #[cfg(feature = "redis")]
-            Self::Redis(url) => write!(f, "Redis({url})"),
+            Self::Redis(url) => write!(f, "Redis({})", redis::redacted(url)),
         }
     }
 }
@@ -199,7 +199,7 @@ pub enum StoreError {
     },
     #[cfg(feature = "redis")]
     #[error(
-        "cannot use the Redis store at {url}: {cause}; start redis-server there, or give another --store"
+        "cannot use the Redis store at {url}: {cause}; check that Redis 7 or later runs there and that the URL's password and database are right"
     )]
     Redis { url: url::Url, cause: String },
 }

@@ -2,42 +2,55 @@
 //! for the hits, one key per session with the idle limit as its time to live, and two sorted
 //! sets (all sessions, and each user's) scored by last use, for the session caps.
 //!
-//! Each operation is one command or one Lua script, so it is atomic in Redis and costs one
-//! round trip; the hit count and the session lookup of one request are sent together on the
-//! multiplexed connection. Keeping the data across a Redis restart is Redis's own business
-//! (AOF or RDB); this store saves nothing itself. A Redis that cannot be reached makes a call
-//! fail after [`OPERATION_TIMEOUT`] ([`Unavailable`], answered 503), and the connection comes
-//! back by itself when Redis does.
+//! Each operation is one command or one Lua script, so it is atomic in Redis. The scripts
+//! take the time from Redis (`TIME`), so every instance agrees on when a session was last
+//! used whatever their own clocks say. A request's commands go on the connection of the thread
+//! that runs it, so its hit count and its session lookup, issued together, travel together.
+//! Keeping the data across a Redis restart is Redis's own business (AOF or RDB); this store
+//! saves nothing itself. A Redis that cannot be reached makes a call fail after
+//! [`OPERATION_TIMEOUT`] ([`Unavailable`], answered 503), and the connections come back by
+//! themselves when Redis does: an idle one is pinged, so that one dropped meanwhile (a Redis
+//! restart, an idle timeout) is found out by the ping and not by a visitor.
 
 use super::session_table::{is_session_id, new_session_id};
 use super::{CreateError, HitStore, Session, SessionCaps, SessionStore, StoreError, Unavailable};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 use url::Url;
 
-/// How long one operation may take before the request is answered 503.
+/// How long one operation may take before the request is answered 503. A request makes one
+/// or two (a logout looks the session up, then ends it).
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often every connection is pinged.
+const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// What every key of this server starts with: the database may hold other things too.
 const PREFIX: &str = "session-lab:";
 
-/// Ids a request may ask about at once: a browser sends one `sid`, a confused one a few.
-const MAX_IDS: usize = 8;
+/// Redis's time in seconds, to the microsecond, as `now`. The `#!lua` line (Redis 7) makes
+/// Redis refuse a script before it runs when it is out of memory, rather than at its first
+/// write, half done.
+const PRELUDE: &str = r"#!lua
+local time = redis.call('TIME')
+local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
+";
 
-/// The first live session among `ARGV[4..]`. Its time to live and its places in the sorted
+/// The first live session among `ARGV[3..]`. Its time to live and its places in the sorted
 /// sets are refreshed once a second at most (its score is when it was last refreshed): most
 /// requests then only read, and write nothing to the append-only file.
 const FIND: &str = r"
-local prefix, now, idle = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-for i = 4, #ARGV do
+local prefix, idle = ARGV[1], ARGV[2]
+for i = 3, #ARGV do
   local id = ARGV[i]
   local key = prefix .. 'session:' .. id
   local user = redis.call('GET', key)
   if user then
     local seen = tonumber(redis.call('ZSCORE', KEYS[1], id) or 0)
-    if seen < now then
+    if now - seen >= 1 then
       local mine = prefix .. 'user:' .. user
       redis.call('EXPIRE', key, idle)
       redis.call('ZADD', KEYS[1], now, id)
@@ -50,7 +63,7 @@ end
 return false
 ";
 
-/// Ends the sessions `ARGV[2..]`, the sorted set of all sessions being `all`.
+/// Ends the sessions `ids`, the sorted set of all sessions being `all`.
 const END_SESSIONS: &str = r"
 local function end_sessions(all, prefix, ids)
   for _, id in ipairs(ids) do
@@ -66,16 +79,16 @@ end
 ";
 
 /// A new session, unless the store is full (0), after ending the sessions it replaces
-/// (`ARGV[8..]`); the user's sessions unused longest end when they are past their share.
+/// (`ARGV[7..]`); the user's sessions unused longest end when they are past their share.
 /// Entries idle past the limit have expired as keys already and are dropped from the sets
 /// first.
 const CREATE: &str = r"
-local prefix, now, idle, id, user = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
-local total, per_user = tonumber(ARGV[6]), tonumber(ARGV[7])
+local prefix, idle, id, user = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local total, per_user = tonumber(ARGV[5]), tonumber(ARGV[6])
 local all, mine = KEYS[1], prefix .. 'user:' .. user
-end_sessions(all, prefix, {unpack(ARGV, 8)})
-redis.call('ZREMRANGEBYSCORE', all, '-inf', now - idle - 1)
-redis.call('ZREMRANGEBYSCORE', mine, '-inf', now - idle - 1)
+end_sessions(all, prefix, {unpack(ARGV, 7)})
+redis.call('ZREMRANGEBYSCORE', all, '-inf', now - idle)
+redis.call('ZREMRANGEBYSCORE', mine, '-inf', now - idle)
 if redis.call('ZCARD', all) >= total then
   return 0
 end
@@ -100,29 +113,11 @@ end_sessions(KEYS[1], ARGV[1], {unpack(ARGV, 2)})
 return 1
 ";
 
-/// The ids among `ids` this server could have issued, [`MAX_IDS`] at most: only those become
-/// part of a key name.
+/// The ids among `ids` this server could have issued: only those become part of a key name.
+/// All of them are looked at, as the memory store does (the request head bounds how many):
+/// stale ones planted before a live one must not hide it.
 fn issued<'a>(ids: &[&'a str]) -> Vec<&'a str> {
-    ids.iter()
-        .copied()
-        .filter(|id| is_session_id(id))
-        .take(MAX_IDS)
-        .collect()
-}
-
-pub struct RedisStore {
-    /// One multiplexed connection per core, taken in turn: all the requests' commands going
-    /// through one connection's task made that task the bottleneck.
-    connections: Vec<ConnectionManager>,
-    next: AtomicUsize,
-    /// Whether the last operation failed: the log says when Redis goes away and comes back,
-    /// not once per request in between.
-    unreachable: AtomicBool,
-    idle_secs: u64,
-    caps: SessionCaps,
-    find: Script,
-    create: Script,
-    remove: Script,
+    ids.iter().copied().filter(|id| is_session_id(id)).collect()
 }
 
 /// `url` without its password, to be shown in messages and logs.
@@ -134,9 +129,38 @@ pub fn redacted(url: &Url) -> Url {
     shown
 }
 
+pub struct RedisStore {
+    /// One multiplexed connection per core: all the requests' commands going through one
+    /// connection's task made that task the bottleneck.
+    connections: Vec<ConnectionManager>,
+    idle_secs: u64,
+    caps: SessionCaps,
+    find: Script,
+    create: Script,
+    remove: Script,
+    /// When the log last said Redis went away or came back, and which: said once, not once
+    /// per request, even when some operations fail and others succeed.
+    reported: Mutex<(bool, Option<Instant>)>,
+    pinger: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        self.pinger.abort();
+    }
+}
+
+std::thread_local! {
+    /// The connection of this thread, given out in turn to the threads that ask.
+    static CONNECTION: usize = {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    };
+}
+
 impl RedisStore {
     /// Connects to the Redis at `url` and makes sure it answers and runs the scripts this
-    /// store needs.
+    /// store needs (Redis 7 or later).
     pub async fn connect(
         url: &Url,
         session_idle: Duration,
@@ -144,7 +168,8 @@ impl RedisStore {
     ) -> Result<Self, StoreError> {
         let failed = |cause: String| StoreError::Redis {
             url: redacted(url),
-            cause,
+            // A peer that is not Redis gets a parse error over several lines.
+            cause: cause.split_whitespace().collect::<Vec<_>>().join(" "),
         };
         let client = redis::Client::open(url.as_str()).map_err(|e| failed(e.to_string()))?;
         let config = ConnectionManagerConfig::new()
@@ -167,51 +192,100 @@ impl RedisStore {
             );
         }
         let store = Self {
+            pinger: tokio::spawn(ping(connections.clone())),
             connections,
-            next: AtomicUsize::new(0),
-            unreachable: AtomicBool::new(false),
             idle_secs: session_idle.as_secs().max(1),
             caps,
-            find: Script::new(FIND),
-            create: Script::new(&format!("{END_SESSIONS}{CREATE}")),
-            remove: Script::new(&format!("{END_SESSIONS}{REMOVE}")),
+            find: Script::new(&format!("{PRELUDE}{FIND}")),
+            create: Script::new(&format!("{PRELUDE}{END_SESSIONS}{CREATE}")),
+            remove: Script::new(&format!("{PRELUDE}{END_SESSIONS}{REMOVE}")),
+            reported: Mutex::new((false, None)),
         };
-        // A lookup of nothing: proves the connection, the database and Lua scripting.
-        store
-            .find(&[&new_session_id().map_err(|e| failed(e.to_string()))?], 0)
-            .await
-            .map_err(|Unavailable(cause)| failed(cause))?;
-        Ok(store)
+        // A lookup of nothing: proves the connection, the password, the database and Lua
+        // scripting with flags.
+        let nobody = new_session_id().map_err(|e| failed(e.to_string()))?;
+        let ids = [nobody.as_str()];
+        let probe =
+            tokio::time::timeout(OPERATION_TIMEOUT, store.find_on(store.connection(), &ids));
+        match probe.await {
+            Ok(Ok(_)) => Ok(store),
+            Ok(Err(error)) => Err(failed(error.to_string())),
+            Err(_) => Err(failed(format!("no answer within {OPERATION_TIMEOUT:?}"))),
+        }
     }
 
     fn key(name: &str) -> String {
         format!("{PREFIX}{name}")
     }
 
-    /// Runs one operation against Redis within [`OPERATION_TIMEOUT`].
+    fn connection(&self) -> ConnectionManager {
+        let turn = CONNECTION.with(|turn| *turn) % self.connections.len();
+        self.connections[turn].clone()
+    }
+
+    async fn find_on(
+        &self,
+        mut connection: ConnectionManager,
+        ids: &[&str],
+    ) -> redis::RedisResult<Option<(String, String)>> {
+        let mut find = self.find.key(Self::key("sessions"));
+        find.arg(PREFIX).arg(self.idle_secs);
+        for id in ids {
+            find.arg(*id);
+        }
+        find.invoke_async(&mut connection).await
+    }
+
+    /// Runs one operation against Redis within [`OPERATION_TIMEOUT`]. A command that timed
+    /// out may still run later, when Redis gets to it: a 503 after a timeout does not promise
+    /// that nothing happened.
     async fn run<T>(
         &self,
         operation: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
     ) -> Result<T, Unavailable> {
-        let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.connections.len();
-        let connection = self.connections[turn].clone();
-        let outcome = match tokio::time::timeout(OPERATION_TIMEOUT, operation(connection)).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(Unavailable(error.to_string())),
-            Err(_) => Err(Unavailable(format!(
-                "Redis did not answer within {OPERATION_TIMEOUT:?}"
-            ))),
-        };
-        let failed = outcome.is_err();
-        if self.unreachable.swap(failed, Ordering::Relaxed) != failed {
-            match &outcome {
-                Err(unavailable) => {
-                    tracing::warn!(%unavailable, "answering 503 until Redis answers again")
-                }
-                Ok(_) => tracing::info!("Redis answers again"),
-            }
-        }
+        let outcome =
+            match tokio::time::timeout(OPERATION_TIMEOUT, operation(self.connection())).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(error)) => Err(Unavailable(error.to_string())),
+                Err(_) => Err(Unavailable(format!(
+                    "Redis did not answer within {OPERATION_TIMEOUT:?}"
+                ))),
+            };
+        self.report(&outcome);
         outcome
+    }
+
+    /// Logs when Redis goes away and when it is back, at most once every [`PING_EVERY`].
+    fn report<T>(&self, outcome: &Result<T, Unavailable>) {
+        let failing = outcome.is_err();
+        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        let (said_failing, when) = *reported;
+        if said_failing == failing || when.is_some_and(|when| when.elapsed() < PING_EVERY) {
+            return;
+        }
+        *reported = (failing, Some(Instant::now()));
+        match outcome {
+            Err(unavailable) => {
+                tracing::warn!(%unavailable, "answering 503 while Redis does not answer")
+            }
+            Ok(_) => tracing::info!("Redis answers again"),
+        }
+    }
+}
+
+/// Pings every connection every [`PING_EVERY`]: a connection that Redis (or something on the
+/// way) dropped while it was idle fails its ping, and its manager reconnects it then.
+async fn ping(connections: Vec<ConnectionManager>) {
+    let mut ticker = tokio::time::interval(PING_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for connection in &connections {
+            let mut connection = connection.clone();
+            let ping = redis::cmd("PING");
+            let pinged = ping.query_async::<()>(&mut connection);
+            let _ = tokio::time::timeout(OPERATION_TIMEOUT, pinged).await;
+        }
     }
 }
 
@@ -223,22 +297,16 @@ impl HitStore for RedisStore {
     }
 }
 
+/// The times the stages pass are ignored here: Redis's clock is the one all instances share.
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
-    async fn find(&self, ids: &[&str], now: u64) -> Result<Option<Session>, Unavailable> {
+    async fn find(&self, ids: &[&str], _now: u64) -> Result<Option<Session>, Unavailable> {
         let ids = issued(ids);
         if ids.is_empty() {
             return Ok(None);
         }
-        let found: Option<(String, String)> = self
-            .run(async |mut connection| {
-                let mut find = self.find.key(Self::key("sessions"));
-                find.arg(PREFIX).arg(now).arg(self.idle_secs);
-                for id in &ids {
-                    find.arg(*id);
-                }
-                find.invoke_async(&mut connection).await
-            })
+        let found = self
+            .run(async |connection| self.find_on(connection, &ids).await)
             .await?;
         Ok(found.map(|(id, user)| Session { id, user }))
     }
@@ -247,7 +315,7 @@ impl SessionStore for RedisStore {
         &self,
         user: &str,
         replacing: &[&str],
-        now: u64,
+        _now: u64,
     ) -> Result<String, CreateError> {
         let id = new_session_id().map_err(CreateError::Random)?;
         let replacing = issued(replacing);
@@ -256,7 +324,6 @@ impl SessionStore for RedisStore {
                 let mut create = self.create.key(Self::key("sessions"));
                 create
                     .arg(PREFIX)
-                    .arg(now)
                     .arg(self.idle_secs)
                     .arg(&id)
                     .arg(user)
