@@ -434,3 +434,40 @@ async fn a_login_refused_by_a_full_redis_changes_nothing() {
     let page = home(&client, &a, &sid).await.text().await.unwrap();
     assert!(page.contains("Logged in as alice"), "{page}");
 }
+
+/// A login that times out against a paused Redis is answered 503 (a logout too), and when
+/// Redis resumes and gets to the login's script, it changes nothing: the session the login
+/// would have replaced lives on, and no session is made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_that_reach_a_paused_redis_after_their_request_gave_up_are_not_made() {
+    use nix::sys::signal::Signal;
+    let redis = RedisServer::start();
+    let (a, _b, client, sid) = two_instances(&redis, 0).await;
+    redis.signal(Signal::SIGSTOP);
+    let login = client
+        .post(a.url("/login"))
+        .header("cookie", format!("sid={sid}; csrf=t"))
+        .form(&[
+            ("username", "alice"),
+            ("password", "wonderland"),
+            ("csrf", "t"),
+        ])
+        .send();
+    let logout = client
+        .post(a.url("/logout"))
+        .header("cookie", format!("sid={sid}; csrf=t"))
+        .form(&[("csrf", "t")])
+        .send();
+    let (login, logout) = tokio::join!(login, logout);
+    redis.signal(Signal::SIGCONT);
+    assert_eq!(login.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(logout.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Redis has run what was queued by the time it answers this.
+    let page = home(&client, &a, &sid).await.text().await.unwrap();
+    assert!(page.contains("Logged in as alice"), "{page}");
+    assert_eq!(
+        redis.command("ZCARD session-lab:sessions").as_deref(),
+        Some(":1"),
+        "no session was made for the login answered 503"
+    );
+}

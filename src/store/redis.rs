@@ -10,7 +10,10 @@
 //! saves nothing itself. A Redis that cannot be reached makes a call fail after
 //! [`OPERATION_TIMEOUT`] ([`Unavailable`], answered 503), and the connections come back by
 //! themselves when Redis does: an idle one is pinged, so that one dropped meanwhile (a Redis
-//! restart, an idle timeout) is found out by the ping and not by a visitor.
+//! restart, an idle timeout) is found out by the ping and not by a visitor. A change that
+//! reaches Redis only after its request gave up (a paused Redis that resumes) is not made:
+//! the scripts that change sessions carry a deadline in Redis's time, which the pings keep
+//! track of, so a 503 means nothing changed.
 
 use super::session_table::{is_session_id, new_session_id};
 use super::{CreateError, HitStore, Session, SessionCaps, SessionStore, StoreError, Unavailable};
@@ -25,8 +28,11 @@ use url::Url;
 /// or two (a logout looks the session up, then ends it).
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// How often every connection is pinged.
+/// How often every connection is pinged (with `TIME`, which also tells Redis's clock).
 const PING_EVERY: Duration = Duration::from_secs(5);
+
+/// Why a change was not made: Redis got to it after its request gave up.
+const GAVE_UP: &str = "Redis got to the change after its request had given up";
 
 /// What every key of this server starts with: the database may hold other things too.
 const PREFIX: &str = "session-lab:";
@@ -78,15 +84,18 @@ local function end_sessions(all, prefix, ids)
 end
 ";
 
-/// A new session, unless the store is full (0), after ending the sessions it replaces
-/// (`ARGV[7..]`); the user's sessions unused longest end when they are past their share.
-/// Entries idle past the limit have expired as keys already and are dropped from the sets
-/// first.
+/// A new session, unless its request gave up already (-1, past the deadline `ARGV[7]`) or the
+/// store is full (0), after ending the sessions it replaces (`ARGV[8..]`); the user's sessions
+/// unused longest end when they are past their share. Entries idle past the limit have
+/// expired as keys already and are dropped from the sets first.
 const CREATE: &str = r"
 local prefix, idle, id, user = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local total, per_user = tonumber(ARGV[5]), tonumber(ARGV[6])
+if now > tonumber(ARGV[7]) then
+  return -1
+end
 local all, mine = KEYS[1], prefix .. 'user:' .. user
-end_sessions(all, prefix, {unpack(ARGV, 7)})
+end_sessions(all, prefix, {unpack(ARGV, 8)})
 redis.call('ZREMRANGEBYSCORE', all, '-inf', now - idle)
 redis.call('ZREMRANGEBYSCORE', mine, '-inf', now - idle)
 if redis.call('ZCARD', all) >= total then
@@ -107,9 +116,13 @@ redis.call('EXPIRE', mine, idle)
 return 1
 ";
 
-/// Ends the sessions `ARGV[2..]`.
+/// Ends the sessions `ARGV[3..]`, unless their request gave up already (-1, past the deadline
+/// `ARGV[2]`).
 const REMOVE: &str = r"
-end_sessions(KEYS[1], ARGV[1], {unpack(ARGV, 2)})
+if now > tonumber(ARGV[2]) then
+  return -1
+end
+end_sessions(KEYS[1], ARGV[1], {unpack(ARGV, 3)})
 return 1
 ";
 
@@ -141,7 +154,28 @@ pub struct RedisStore {
     /// When the log last said Redis went away or came back, and which: said once, not once
     /// per request, even when some operations fail and others succeed.
     reported: Mutex<(bool, Option<Instant>)>,
+    clock: std::sync::Arc<RedisClock>,
     pinger: tokio::task::JoinHandle<()>,
+}
+
+/// Redis's time, as last read: when, here, and what it was there.
+#[derive(Default)]
+struct RedisClock(Mutex<Option<(Instant, f64)>>);
+
+impl RedisClock {
+    fn set(&self, (seconds, microseconds): (u64, u64)) {
+        let time = seconds as f64 + microseconds as f64 / 1e6;
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), time));
+    }
+
+    /// Redis's time at which an operation sent now has been given up, give or take the time
+    /// its reading took to arrive (well under a millisecond on a working network).
+    fn deadline(&self) -> f64 {
+        match *self.0.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((read, time)) => time + (read.elapsed() + OPERATION_TIMEOUT).as_secs_f64(),
+            None => f64::INFINITY,
+        }
+    }
 }
 
 impl Drop for RedisStore {
@@ -191,8 +225,19 @@ impl RedisStore {
                 },
             );
         }
+        let clock = std::sync::Arc::new(RedisClock::default());
+        let mut first = connections[0].clone();
+        let ask = redis::cmd("TIME");
+        let time =
+            tokio::time::timeout(OPERATION_TIMEOUT, ask.query_async::<(u64, u64)>(&mut first));
+        match time.await {
+            Ok(Ok(time)) => clock.set(time),
+            Ok(Err(error)) => return Err(failed(error.to_string())),
+            Err(_) => return Err(failed(format!("no answer within {OPERATION_TIMEOUT:?}"))),
+        }
         let store = Self {
-            pinger: tokio::spawn(ping(connections.clone())),
+            pinger: tokio::spawn(ping(connections.clone(), clock.clone())),
+            clock,
             connections,
             idle_secs: session_idle.as_secs().max(1),
             caps,
@@ -274,17 +319,20 @@ impl RedisStore {
 }
 
 /// Pings every connection every [`PING_EVERY`]: a connection that Redis (or something on the
-/// way) dropped while it was idle fails its ping, and its manager reconnects it then.
-async fn ping(connections: Vec<ConnectionManager>) {
+/// way) dropped while it was idle fails its ping, and its manager reconnects it then. The
+/// pings ask for `TIME`, which keeps `clock` in step with Redis's.
+async fn ping(connections: Vec<ConnectionManager>, clock: std::sync::Arc<RedisClock>) {
     let mut ticker = tokio::time::interval(PING_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         for connection in &connections {
             let mut connection = connection.clone();
-            let ping = redis::cmd("PING");
-            let pinged = ping.query_async::<()>(&mut connection);
-            let _ = tokio::time::timeout(OPERATION_TIMEOUT, pinged).await;
+            let ping = redis::cmd("TIME");
+            let pinged = ping.query_async::<(u64, u64)>(&mut connection);
+            if let Ok(Ok(time)) = tokio::time::timeout(OPERATION_TIMEOUT, pinged).await {
+                clock.set(time);
+            }
         }
     }
 }
@@ -319,7 +367,7 @@ impl SessionStore for RedisStore {
     ) -> Result<String, CreateError> {
         let id = new_session_id().map_err(CreateError::Random)?;
         let replacing = issued(replacing);
-        let created: u8 = self
+        let created: i8 = self
             .run(async |mut connection| {
                 let mut create = self.create.key(Self::key("sessions"));
                 create
@@ -328,17 +376,19 @@ impl SessionStore for RedisStore {
                     .arg(&id)
                     .arg(user)
                     .arg(self.caps.total)
-                    .arg(self.caps.per_user.max(1));
+                    .arg(self.caps.per_user.max(1))
+                    .arg(self.clock.deadline());
                 for old in &replacing {
                     create.arg(*old);
                 }
                 create.invoke_async(&mut connection).await
             })
             .await?;
-        if created == 0 {
-            return Err(CreateError::Full);
+        match created {
+            1 => Ok(id),
+            0 => Err(CreateError::Full),
+            _ => Err(Unavailable(GAVE_UP.into()).into()),
         }
-        Ok(id)
     }
 
     async fn remove(&self, ids: &[&str]) -> Result<(), Unavailable> {
@@ -346,14 +396,19 @@ impl SessionStore for RedisStore {
         if ids.is_empty() {
             return Ok(());
         }
-        self.run(async |mut connection| {
-            let mut remove = self.remove.key(Self::key("sessions"));
-            remove.arg(PREFIX);
-            for id in &ids {
-                remove.arg(*id);
-            }
-            remove.invoke_async::<()>(&mut connection).await
-        })
-        .await
+        let removed: i8 = self
+            .run(async |mut connection| {
+                let mut remove = self.remove.key(Self::key("sessions"));
+                remove.arg(PREFIX).arg(self.clock.deadline());
+                for id in &ids {
+                    remove.arg(*id);
+                }
+                remove.invoke_async(&mut connection).await
+            })
+            .await?;
+        match removed {
+            1 => Ok(()),
+            _ => Err(Unavailable(GAVE_UP.into())),
+        }
     }
 }

@@ -80,6 +80,12 @@ impl RedisServer {
         }
     }
 
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the server: a Redis that hangs.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let process = self.process.as_ref().expect("redis-server is not running");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(process.id() as i32), signal).unwrap();
+    }
+
     /// Sends one inline command and returns the first line of the answer.
     pub fn command(&self, command: &str) -> Option<String> {
         let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).ok()?;
