@@ -54,16 +54,16 @@ struct ServeArgs {
     /// Port to listen on; 0 picks a free one (the address is printed either way).
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Where the hits and sessions are kept between runs (stage 2).
-    #[arg(long, default_value = "sessions.json")]
-    state: PathBuf,
+    /// Where the hits and sessions are kept between runs (stage 2) [default: sessions.json].
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
     /// Keep the hits and sessions in Redis 7+ instead, at redis://[:PASSWORD@]HOST:PORT/DB (in
     /// a build with the `redis` feature; give a URL with a password in SESSION_LAB_STORE to
     /// keep it out of `ps`): several servers may share one store. The server then saves
     /// nothing itself, at stop or ever: the data lasts as long as Redis keeps it (configure
     /// Redis's AOF or RDB persistence, and `maxmemory-policy noeviction`), and --state and
     /// --flush-interval do not apply.
-    #[arg(long, value_name = "URL", env = "SESSION_LAB_STORE", hide_env_values = true, conflicts_with_all = ["state", "flush_interval"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["state", "flush_interval"])]
     store: Option<String>,
     /// Seconds between saves of changed state, bounding what a SIGKILL can lose (stage 2).
     #[arg(long, default_value = "1", value_parser = parse_seconds)]
@@ -366,6 +366,9 @@ fn main() -> ExitCode {
     }
 }
 
+/// Where `serve` finds the Redis store's URL when `--store` is not given.
+const STORE_VARIABLE: &str = "SESSION_LAB_STORE";
+
 /// The URL of `--store`; a message that never repeats it (it may hold a password).
 fn redis_url(text: &str) -> anyhow::Result<url::Url> {
     let url = url::Url::parse(text).map_err(|error| {
@@ -390,8 +393,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     return_large_allocations_to_the_os();
     let mut config = Config::new(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)));
-    config.store = match args.store.as_deref().map(redis_url).transpose()? {
-        None => Backend::file(args.state),
+    // Read here rather than by clap, so that an empty variable counts as unset and the message
+    // of a conflict never shows its value.
+    let store = args
+        .store
+        .or_else(|| std::env::var(STORE_VARIABLE).ok())
+        .filter(|store| !store.is_empty());
+    if let (Some(_), Some(state)) = (&store, &args.state) {
+        anyhow::bail!(
+            "--state {} and a Redis store (from {STORE_VARIABLE}) cannot both keep the state: unset {STORE_VARIABLE}, or leave out --state",
+            state.display()
+        );
+    }
+    config.store = match store.as_deref().map(redis_url).transpose()? {
+        None => Backend::file(args.state.unwrap_or_else(|| "sessions.json".into())),
         #[cfg(feature = "redis")]
         Some(url) => Backend::Redis(url),
         #[cfg(not(feature = "redis"))]

@@ -5,7 +5,7 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::{alive, spawn_serve};
+use support::{alive, run_within, spawn_serve};
 
 const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
 
@@ -413,4 +413,40 @@ fn a_grader_killed_mid_run_leaves_a_failing_report_not_none() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!alive(pid), "the submission died with the grader");
+}
+
+/// `SESSION_LAB_STORE` names a Redis store for `serve`: set but empty it counts as unset, and
+/// beside an explicit `--state` it is refused without its value (which may hold a password)
+/// being shown.
+#[test]
+fn the_store_variable_is_ignored_when_empty_and_refused_beside_a_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("s.json");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--state", state.to_str().unwrap()])
+        .env("SESSION_LAB_STORE", "")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(line.starts_with("session-lab listening on "), "{line:?}");
+
+    let output = run_within(
+        Command::new(BIN)
+            .args(["serve", "--port", "0", "--state", state.to_str().unwrap()])
+            .env("SESSION_LAB_STORE", "redis://:hunter2@127.0.0.1:1/0"),
+        Duration::from_secs(10),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("SESSION_LAB_STORE"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
 }

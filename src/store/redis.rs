@@ -37,26 +37,34 @@ const GAVE_UP: &str = "Redis got to the change after its request had given up";
 /// What every key of this server starts with: the database may hold other things too.
 const PREFIX: &str = "session-lab:";
 
-/// Redis's time in seconds, to the microsecond, as `now`. The `#!lua` line (Redis 7) makes
-/// Redis refuse a script before it runs when it is out of memory, rather than at its first
-/// write, half done.
-const PRELUDE: &str = r"#!lua
+/// The first line of a script that may grow the data: with it (Redis 7), a Redis out of
+/// memory refuses the script before it runs, rather than at its first write, half done.
+const GROWS: &str = "#!lua\n";
+
+/// The first line of a script that only reads, refreshes or deletes: it runs on a full Redis
+/// too, so that visitors still get in and out.
+const ALLOW_OOM: &str = "#!lua flags=allow-oom\n";
+
+/// Redis's time in seconds, to the microsecond, as `now`.
+const CLOCK: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) + tonumber(time[2]) / 1000000
 ";
 
 /// The first live session among `ARGV[3..]`. Its time to live and its places in the sorted
-/// sets are refreshed once a second at most (its score is when it was last refreshed): most
-/// requests then only read, and write nothing to the append-only file.
+/// sets are refreshed once a second at most (half its idle limit if that is shorter; its
+/// score is when it was last refreshed): most requests then only read, and write nothing to
+/// the append-only file.
 const FIND: &str = r"
-local prefix, idle = ARGV[1], ARGV[2]
+local prefix, idle = ARGV[1], tonumber(ARGV[2])
+local every = math.min(1, idle / 2)
 for i = 3, #ARGV do
   local id = ARGV[i]
   local key = prefix .. 'session:' .. id
   local user = redis.call('GET', key)
   if user then
     local seen = tonumber(redis.call('ZSCORE', KEYS[1], id) or 0)
-    if now - seen >= 1 then
+    if now - seen >= every then
       local mine = prefix .. 'user:' .. user
       redis.call('EXPIRE', key, idle)
       redis.call('ZADD', KEYS[1], now, id)
@@ -126,11 +134,21 @@ end_sessions(KEYS[1], ARGV[1], {unpack(ARGV, 3)})
 return 1
 ";
 
-/// The ids among `ids` this server could have issued: only those become part of a key name.
-/// All of them are looked at, as the memory store does (the request head bounds how many):
-/// stale ones planted before a live one must not hide it.
+/// Distinct ids looked at in one request: more than a browser keeps for a site (about 180
+/// cookies), so stale ones planted before a live one cannot hide it, and few enough that a
+/// request of thousands costs Redis, which every instance shares, a fraction of a
+/// millisecond.
+const MAX_IDS: usize = 200;
+
+/// The distinct ids among `ids` this server could have issued, in order, [`MAX_IDS`] at most:
+/// only those become part of a key name.
 fn issued<'a>(ids: &[&'a str]) -> Vec<&'a str> {
-    ids.iter().copied().filter(|id| is_session_id(id)).collect()
+    let mut seen = std::collections::HashSet::new();
+    ids.iter()
+        .copied()
+        .filter(|id| is_session_id(id) && seen.insert(*id))
+        .take(MAX_IDS)
+        .collect()
 }
 
 /// `url` without its password, to be shown in messages and logs.
@@ -241,9 +259,9 @@ impl RedisStore {
             connections,
             idle_secs: session_idle.as_secs().max(1),
             caps,
-            find: Script::new(&format!("{PRELUDE}{FIND}")),
-            create: Script::new(&format!("{PRELUDE}{END_SESSIONS}{CREATE}")),
-            remove: Script::new(&format!("{PRELUDE}{END_SESSIONS}{REMOVE}")),
+            find: Script::new(&format!("{ALLOW_OOM}{CLOCK}{FIND}")),
+            create: Script::new(&format!("{GROWS}{CLOCK}{END_SESSIONS}{CREATE}")),
+            remove: Script::new(&format!("{ALLOW_OOM}{CLOCK}{END_SESSIONS}{REMOVE}")),
             reported: Mutex::new((false, None)),
         };
         // A lookup of nothing: proves the connection, the password, the database and Lua
@@ -281,21 +299,28 @@ impl RedisStore {
         find.invoke_async(&mut connection).await
     }
 
-    /// Runs one operation against Redis within [`OPERATION_TIMEOUT`]. A command that timed
-    /// out may still run later, when Redis gets to it: a 503 after a timeout does not promise
-    /// that nothing happened.
-    async fn run<T>(
-        &self,
-        operation: impl AsyncFnOnce(ConnectionManager) -> redis::RedisResult<T>,
-    ) -> Result<T, Unavailable> {
-        let outcome =
-            match tokio::time::timeout(OPERATION_TIMEOUT, operation(self.connection())).await {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(error)) => Err(Unavailable(error.to_string())),
-                Err(_) => Err(Unavailable(format!(
-                    "Redis did not answer within {OPERATION_TIMEOUT:?}"
-                ))),
-            };
+    /// Runs one operation against Redis within [`OPERATION_TIMEOUT`], once more when its
+    /// connection turned out to be dropped (by a Redis restart, an idle timeout, a proxy): the
+    /// manager has reconnected by then. The scripts are safe to run twice (the same id, the
+    /// same ends); the hit count would count twice only if the connection dropped after Redis
+    /// ran the `INCR` and before its answer came.
+    async fn run<T, F>(&self, operation: impl Fn(ConnectionManager) -> F) -> Result<T, Unavailable>
+    where
+        F: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let attempts = async {
+            match operation(self.connection()).await {
+                Err(error) if error.is_connection_dropped() => operation(self.connection()).await,
+                outcome => outcome,
+            }
+        };
+        let outcome = match tokio::time::timeout(OPERATION_TIMEOUT, attempts).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(error)) => Err(Unavailable(error.to_string())),
+            Err(_) => Err(Unavailable(format!(
+                "Redis did not answer within {OPERATION_TIMEOUT:?}"
+            ))),
+        };
         self.report(&outcome);
         outcome
     }
@@ -311,7 +336,7 @@ impl RedisStore {
         *reported = (failing, Some(Instant::now()));
         match outcome {
             Err(unavailable) => {
-                tracing::warn!(%unavailable, "answering 503 while Redis does not answer")
+                tracing::warn!(%unavailable, "answering 503 while Redis fails")
             }
             Ok(_) => tracing::info!("Redis answers again"),
         }
@@ -340,7 +365,7 @@ async fn ping(connections: Vec<ConnectionManager>, clock: std::sync::Arc<RedisCl
 #[async_trait::async_trait]
 impl HitStore for RedisStore {
     async fn count_hit(&self) -> Result<u64, Unavailable> {
-        self.run(async |mut connection| connection.incr(Self::key("hits"), 1u64).await)
+        self.run(|mut connection| async move { connection.incr(Self::key("hits"), 1u64).await })
             .await
     }
 }
@@ -354,7 +379,7 @@ impl SessionStore for RedisStore {
             return Ok(None);
         }
         let found = self
-            .run(async |connection| self.find_on(connection, &ids).await)
+            .run(|connection| self.find_on(connection, &ids))
             .await?;
         Ok(found.map(|(id, user)| Session { id, user }))
     }
@@ -368,7 +393,7 @@ impl SessionStore for RedisStore {
         let id = new_session_id().map_err(CreateError::Random)?;
         let replacing = issued(replacing);
         let created: i8 = self
-            .run(async |mut connection| {
+            .run(|mut connection| {
                 let mut create = self.create.key(Self::key("sessions"));
                 create
                     .arg(PREFIX)
@@ -381,7 +406,7 @@ impl SessionStore for RedisStore {
                 for old in &replacing {
                     create.arg(*old);
                 }
-                create.invoke_async(&mut connection).await
+                async move { create.invoke_async(&mut connection).await }
             })
             .await?;
         match created {
@@ -397,13 +422,13 @@ impl SessionStore for RedisStore {
             return Ok(());
         }
         let removed: i8 = self
-            .run(async |mut connection| {
+            .run(|mut connection| {
                 let mut remove = self.remove.key(Self::key("sessions"));
                 remove.arg(PREFIX).arg(self.clock.deadline());
                 for id in &ids {
                     remove.arg(*id);
                 }
-                remove.invoke_async(&mut connection).await
+                async move { remove.invoke_async(&mut connection).await }
             })
             .await?;
         match removed {
