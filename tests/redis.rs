@@ -55,20 +55,39 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// Logs alice in on `instance` through the form (with its CSRF cookie) and returns the `sid`.
-async fn log_in(client: &reqwest::Client, instance: &Instance) -> String {
-    let token = "a-form-token";
-    let reply = client
+/// The login form posted as alice, with its CSRF cookie and field, by a browser that holds
+/// `sid` (or none).
+fn login_form(
+    client: &reqwest::Client,
+    instance: &Instance,
+    sid: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let sid = sid.map_or(String::new(), |sid| format!("sid={sid}; "));
+    client
         .post(instance.url("/login"))
-        .header("cookie", format!("csrf={token}"))
+        .header("cookie", format!("{sid}csrf=t"))
         .form(&[
             ("username", "alice"),
             ("password", "wonderland"),
-            ("csrf", token),
+            ("csrf", "t"),
         ])
-        .send()
-        .await
-        .unwrap();
+}
+
+/// The logout form posted by the holder of `sid`.
+fn logout_form(
+    client: &reqwest::Client,
+    instance: &Instance,
+    sid: &str,
+) -> reqwest::RequestBuilder {
+    client
+        .post(instance.url("/logout"))
+        .header("cookie", format!("sid={sid}; csrf=t"))
+        .form(&[("csrf", "t")])
+}
+
+/// Logs alice in on `instance` through the form and returns the `sid`.
+async fn log_in(client: &reqwest::Client, instance: &Instance) -> String {
+    let reply = login_form(client, instance, None).send().await.unwrap();
     assert_eq!(reply.status(), StatusCode::SEE_OTHER);
     let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
     set_cookie
@@ -163,13 +182,7 @@ async fn a_session_made_on_one_instance_is_live_on_the_other_and_ends_on_both() 
     let (a, b, client, sid) = two_instances(&redis, 0).await;
     let page = home(&client, &b, &sid).await.text().await.unwrap();
     assert!(page.contains("Logged in as alice"), "{page}");
-    let logout = client
-        .post(b.url("/logout"))
-        .header("cookie", format!("sid={sid}; csrf=t"))
-        .form(&[("csrf", "t")])
-        .send()
-        .await
-        .unwrap();
+    let logout = logout_form(&client, &b, &sid).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
     for instance in [&a, &b] {
         let reply = home(&client, instance, &sid).await;
@@ -424,17 +437,7 @@ async fn a_login_refused_by_a_full_redis_changes_nothing_and_logout_still_works(
         redis.command("CONFIG SET maxmemory 1").as_deref(),
         Some("+OK")
     );
-    let again = client
-        .post(a.url("/login"))
-        .header("cookie", format!("sid={sid}; csrf=t"))
-        .form(&[
-            ("username", "alice"),
-            ("password", "wonderland"),
-            ("csrf", "t"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let again = login_form(&client, &a, Some(&sid)).send().await.unwrap();
     assert_eq!(again.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(again.headers().get("set-cookie").is_none());
     let elsewhere = client
@@ -444,13 +447,7 @@ async fn a_login_refused_by_a_full_redis_changes_nothing_and_logout_still_works(
         .await
         .unwrap();
     assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND, "still logged in");
-    let logout = client
-        .post(a.url("/logout"))
-        .header("cookie", format!("sid={sid}; csrf=t"))
-        .form(&[("csrf", "t")])
-        .send()
-        .await
-        .unwrap();
+    let logout = logout_form(&client, &a, &sid).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         redis.command("CONFIG SET maxmemory 0").as_deref(),
@@ -472,20 +469,8 @@ async fn changes_that_reach_a_paused_redis_after_their_request_gave_up_are_not_m
     let redis = RedisServer::start();
     let (a, _b, client, sid) = two_instances(&redis, 0).await;
     redis.signal(Signal::SIGSTOP);
-    let login = client
-        .post(a.url("/login"))
-        .header("cookie", format!("sid={sid}; csrf=t"))
-        .form(&[
-            ("username", "alice"),
-            ("password", "wonderland"),
-            ("csrf", "t"),
-        ])
-        .send();
-    let logout = client
-        .post(a.url("/logout"))
-        .header("cookie", format!("sid={sid}; csrf=t"))
-        .form(&[("csrf", "t")])
-        .send();
+    let login = login_form(&client, &a, Some(&sid)).send();
+    let logout = logout_form(&client, &a, &sid).send();
     let (login, logout) = tokio::join!(login, logout);
     redis.signal(Signal::SIGCONT);
     assert_eq!(login.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
