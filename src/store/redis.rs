@@ -20,7 +20,7 @@ use super::{CreateError, HitStore, Session, SessionCaps, SessionStore, StoreErro
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -169,9 +169,12 @@ pub struct RedisStore {
     find: Script,
     create: Script,
     remove: Script,
-    /// When the log last said Redis went away or came back, and which: said once, not once
-    /// per request, even when some operations fail and others succeed.
-    reported: Mutex<(bool, Option<Instant>)>,
+    /// Whether the log last said Redis fails: read by every operation without a lock, so
+    /// that only a change of state takes [`Self::reported_at`].
+    said_failing: AtomicBool,
+    /// When the log last said Redis went away or came back: said once, not once per request,
+    /// even when some operations fail and others succeed.
+    reported_at: Mutex<Option<Instant>>,
     clock: std::sync::Arc<RedisClock>,
     pinger: tokio::task::JoinHandle<()>,
 }
@@ -262,7 +265,8 @@ impl RedisStore {
             find: Script::new(&format!("{ALLOW_OOM}{CLOCK}{FIND}")),
             create: Script::new(&format!("{GROWS}{CLOCK}{END_SESSIONS}{CREATE}")),
             remove: Script::new(&format!("{ALLOW_OOM}{CLOCK}{END_SESSIONS}{REMOVE}")),
-            reported: Mutex::new((false, None)),
+            said_failing: AtomicBool::new(false),
+            reported_at: Mutex::new(None),
         };
         // A lookup of nothing: proves the connection, the password, the database and Lua
         // scripting with flags.
@@ -328,12 +332,16 @@ impl RedisStore {
     /// Logs when Redis goes away and when it is back, at most once every [`PING_EVERY`].
     fn report<T>(&self, outcome: &Result<T, Unavailable>) {
         let failing = outcome.is_err();
-        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-        let (said_failing, when) = *reported;
-        if said_failing == failing || when.is_some_and(|when| when.elapsed() < PING_EVERY) {
+        if self.said_failing.load(Ordering::Relaxed) == failing {
             return;
         }
-        *reported = (failing, Some(Instant::now()));
+        let mut reported_at = self.reported_at.lock().unwrap_or_else(|p| p.into_inner());
+        if reported_at.is_some_and(|at| at.elapsed() < PING_EVERY)
+            || self.said_failing.swap(failing, Ordering::Relaxed) == failing
+        {
+            return;
+        }
+        *reported_at = Some(Instant::now());
         match outcome {
             Err(unavailable) => {
                 tracing::warn!(%unavailable, "answering 503 while Redis fails")
