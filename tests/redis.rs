@@ -48,11 +48,7 @@ impl Drop for Instance {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    support::http_client(Duration::from_secs(10))
 }
 
 /// The login form posted as alice, with its CSRF cookie and field, by a browser that holds
@@ -89,12 +85,7 @@ fn logout_form(
 async fn log_in(client: &reqwest::Client, instance: &Instance) -> String {
     let reply = login_form(client, instance, None).send().await.unwrap();
     assert_eq!(reply.status(), StatusCode::SEE_OTHER);
-    let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
-    set_cookie
-        .strip_prefix("sid=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .to_owned()
+    support::session_id(&reply)
 }
 
 /// The home page as the holder of `sid` sees it (a hit too).

@@ -3,6 +3,8 @@
 // The helpers serve modules gated on later stages; a lower stage's build leaves some unused.
 #![cfg_attr(not(feature = "stage3"), allow(dead_code))]
 
+mod support;
+
 use reqwest::StatusCode;
 use session_lab::server::{self, Config, RunningServer, StopSignal};
 use session_lab::store::Backend;
@@ -12,27 +14,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 #[cfg(feature = "stage3")]
 use std::sync::Arc;
 use std::time::Duration;
+#[cfg(feature = "stage3")]
+use support::session_id;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A client with a fresh connection pool: after a stop or a kill, no pooled connection may
-/// carry a request to the server that replaced the one it was made to.
+/// A client for one run of the server (see [`support::http_client`]).
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
-}
-
-/// The session id a login answer set.
-fn session_id(reply: &reqwest::Response) -> String {
-    let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
-    set_cookie
-        .strip_prefix("sid=")
-        .and_then(|rest| rest.split(';').next())
-        .unwrap()
-        .to_owned()
+    support::http_client(Duration::from_secs(5))
 }
 
 /// A reference server on a free port with its state in a temporary directory.
@@ -84,6 +73,12 @@ impl Reference {
 
     async fn restart_after_stop(&mut self) {
         self.running = Some(server::start(self.config.clone()).await.unwrap());
+    }
+
+    /// A SIGKILL, then a start on what it left.
+    async fn kill_and_restart(&mut self) {
+        self.kill().await;
+        self.restart_after_stop().await;
     }
 
     /// Sends raw bytes and returns everything the server answered before closing.
@@ -229,8 +224,7 @@ mod persistence {
             server.get("/").await;
         }
         assert_eq!(hits(&server).await, 5);
-        server.kill().await;
-        server.restart_after_stop().await;
+        server.kill_and_restart().await;
         server.get("/").await;
         assert_eq!(hits(&server).await, 6);
     }
@@ -609,8 +603,7 @@ mod login {
         )
         .await;
         let sid = session_id(&login);
-        server.kill().await;
-        server.restart_after_stop().await;
+        server.kill_and_restart().await;
         assert_eq!(
             get_home(&server, &sid).await.status(),
             StatusCode::OK,
@@ -619,8 +612,7 @@ mod login {
 
         let logout = log_out(&server, &sid).await;
         assert_eq!(logout.status(), StatusCode::SEE_OTHER);
-        server.kill().await;
-        server.restart_after_stop().await;
+        server.kill_and_restart().await;
         assert_eq!(
             get_home(&server, &sid).await.status(),
             StatusCode::SEE_OTHER,
@@ -812,8 +804,7 @@ mod login {
         assert_eq!(get_home(&server, &sid).await.status(), StatusCode::OK);
         server.server().wait_for_flush().await;
         clock.advance(Duration::from_secs(20));
-        server.kill().await;
-        server.restart_after_stop().await;
+        server.kill_and_restart().await;
         assert_eq!(
             get_home(&server, &sid).await.status(),
             StatusCode::OK,
@@ -848,8 +839,7 @@ mod login {
         let record: serde_json::Value =
             serde_json::from_slice(&std::fs::read(store.hits_path()).unwrap()).unwrap();
         assert_eq!(record["hits"], hits + 5);
-        server.kill().await;
-        server.restart_after_stop().await;
+        server.kill_and_restart().await;
         let page = get_home(&server, &sid).await.text().await.unwrap();
         assert!(page.contains(&format!("Hits: {}", hits + 6)), "{page}");
     }

@@ -192,3 +192,26 @@ pub fn spawn_serve(args: &[&str], dir: &std::path::Path) -> (std::process::Child
         .to_owned();
     (child, addr)
 }
+
+/// An HTTP client that shows redirects instead of following them, and gives up on a request
+/// after `timeout`. Each has its own connection pool: after a stop or a kill, no pooled
+/// connection may carry a request to the server that replaced the one it was made to.
+#[allow(dead_code)] // only the tests of the reference server make requests this way
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .unwrap()
+}
+
+/// The session id a login answer set.
+#[allow(dead_code)] // only the tests of the reference server log in
+pub fn session_id(reply: &reqwest::Response) -> String {
+    let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
+    set_cookie
+        .strip_prefix("sid=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned()
+}
