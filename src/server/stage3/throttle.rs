@@ -109,4 +109,23 @@ mod tests {
         failed.purge(161);
         assert!(failed.windows.is_empty());
     }
+
+    /// A full table makes room as soon as windows end, not a minute after its last purge:
+    /// an address arriving meanwhile is counted.
+    #[test]
+    fn a_full_table_forgets_ended_windows_within_a_second() {
+        let failed = FailedLogins::new(1);
+        let address = |n: u32| IpAddr::from(n.to_be_bytes());
+        // The first failure purges (at 100); the table fills a second later.
+        for n in 0..MAX_TRACKED as u32 {
+            failed.record(address(n), "alice", if n == 0 { 100 } else { 101 });
+        }
+        // Purged at 160: only the window begun at 100 had ended.
+        failed.record(address(0), "alice", 160);
+        assert_eq!(failed.windows.len(), MAX_TRACKED);
+        // At 162 every window has ended: the newcomer is counted.
+        let newcomer = address(u32::MAX);
+        failed.record(newcomer, "alice", 162);
+        assert_eq!(failed.wait(newcomer, "alice", 162), Some(60));
+    }
 }
