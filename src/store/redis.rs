@@ -180,22 +180,27 @@ pub struct RedisStore {
 }
 
 /// Redis's time, as last read: when, here, and what it was there.
-#[derive(Default)]
-struct RedisClock(Mutex<Option<(Instant, f64)>>);
+struct RedisClock(Mutex<(Instant, f64)>);
 
 impl RedisClock {
-    fn set(&self, (seconds, microseconds): (u64, u64)) {
-        let time = seconds as f64 + microseconds as f64 / 1e6;
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), time));
+    /// The clock as Redis's `TIME` (seconds and microseconds) just read it.
+    fn read(time: (u64, u64)) -> Self {
+        Self(Mutex::new(Self::reading(time)))
+    }
+
+    fn reading((seconds, microseconds): (u64, u64)) -> (Instant, f64) {
+        (Instant::now(), seconds as f64 + microseconds as f64 / 1e6)
+    }
+
+    fn set(&self, time: (u64, u64)) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Self::reading(time);
     }
 
     /// Redis's time at which an operation sent now has been given up, give or take the time
     /// its reading took to arrive (well under a millisecond on a working network).
     fn deadline(&self) -> f64 {
-        match *self.0.lock().unwrap_or_else(|p| p.into_inner()) {
-            Some((read, time)) => time + (read.elapsed() + OPERATION_TIMEOUT).as_secs_f64(),
-            None => f64::INFINITY,
-        }
+        let (read, time) = *self.0.lock().unwrap_or_else(|p| p.into_inner());
+        time + (read.elapsed() + OPERATION_TIMEOUT).as_secs_f64()
     }
 }
 
@@ -246,16 +251,15 @@ impl RedisStore {
                 },
             );
         }
-        let clock = std::sync::Arc::new(RedisClock::default());
         let mut first = connections[0].clone();
         let ask = redis::cmd("TIME");
         let time =
             tokio::time::timeout(OPERATION_TIMEOUT, ask.query_async::<(u64, u64)>(&mut first));
-        match time.await {
-            Ok(Ok(time)) => clock.set(time),
+        let clock = match time.await {
+            Ok(Ok(time)) => std::sync::Arc::new(RedisClock::read(time)),
             Ok(Err(error)) => return Err(failed(error.to_string())),
             Err(_) => return Err(failed(format!("no answer within {OPERATION_TIMEOUT:?}"))),
-        }
+        };
         let store = Self {
             pinger: tokio::spawn(ping(connections.clone(), clock.clone())),
             clock,
