@@ -11,6 +11,7 @@
 //! - [`clock`]: the time source, injectable so tests can freeze it.
 //! - [`html`]: text made safe for HTML pages.
 //! - [`atomic_file`]: files replaced whole or not at all (the state file, the grader's report).
+//! - [`remove_tree`]: a folder a submission wrote into removed, however deep its tree.
 
 pub mod atomic_file;
 pub mod checks;
@@ -20,6 +21,7 @@ pub mod client;
 pub mod clock;
 pub mod grade;
 pub mod html;
+pub mod remove_tree;
 pub mod sandbox;
 pub mod server;
 pub mod store;

@@ -211,7 +211,7 @@ fn prepare(
     path: &std::path::Path,
     grading: &GradeOptions,
     isolation: Option<&std::io::Error>,
-) -> Result<(GradeOptions, Option<tempfile::TempDir>), String> {
+) -> Result<(GradeOptions, Option<crate::target::RunDir>), String> {
     if let Some(error) = isolation {
         return Err(format!(
             "cannot give this grading a network of its own: {error}; grade with --sandbox none to run without one"
@@ -219,10 +219,8 @@ fn prepare(
     }
     let (root, unpacked) = match entry {
         Entry::Zip { .. } => {
-            // Named as a run folder: one that a killed grader leaves is removed by the next.
-            let folder = tempfile::Builder::new()
-                .prefix(&crate::target::run_folder_prefix())
-                .tempdir()
+            // A run folder: one that a killed grader leaves is removed by the next.
+            let folder = crate::target::RunDir::new()
                 .map_err(|error| format!("cannot make a folder to unpack into: {error}"))?;
             let root = submission::unzip(path, folder.path()).map_err(|error| error.to_string())?;
             (root, Some(folder))

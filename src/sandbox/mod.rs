@@ -485,11 +485,15 @@ fn c_path(path: &Path) -> std::io::Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)
 }
 
-fn chown_tree(path: &Path, uid: u32) -> std::io::Result<()> {
-    std::os::unix::fs::lchown(path, Some(uid), Some(uid))?;
-    if std::fs::symlink_metadata(path)?.is_dir() {
-        for entry in std::fs::read_dir(path)? {
-            chown_tree(&entry?.path(), uid)?;
+/// A work list rather than recursion: the copy's depth is bounded only by its entry cap.
+fn chown_tree(root: &Path, uid: u32) -> std::io::Result<()> {
+    let mut paths = vec![root.to_owned()];
+    while let Some(path) = paths.pop() {
+        std::os::unix::fs::lchown(&path, Some(uid), Some(uid))?;
+        if std::fs::symlink_metadata(&path)?.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                paths.push(entry?.path());
+            }
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ mod command;
 mod copy;
 mod process;
 mod reference;
+mod run_dir;
 #[cfg(feature = "stage5")]
 mod reference_client;
 
@@ -17,7 +18,7 @@ pub use crate::server::StopSignal;
 pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient, client_time_zone};
 pub use command::{CommandSpec, CommandTarget};
 pub use copy::CopyLimits;
-pub use process::{remove_stale_run_folders, run_folder_prefix};
+pub use run_dir::{RunDir, remove_stale_run_folders};
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]
 pub use reference_client::ReferenceClient;

@@ -6,6 +6,7 @@
 use super::EXIT_DEADLINE;
 use super::TargetError;
 use super::copy::{CopyLimits, copy_submission};
+use super::run_dir::RunDir;
 use crate::sandbox::{Leader, Sandbox};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -16,7 +17,6 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use tempfile::TempDir;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
@@ -28,44 +28,11 @@ const TAIL_BYTES: usize = 2048;
 /// How long the last of a program's output may take to arrive once it is gone.
 const OUTPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The prefix of every run folder; the grader's pid follows, so a later run can tell the
-/// folders of a grader that was killed from those of one still running.
-const RUN_FOLDER_PREFIX: &str = "session-lab-run-";
-
-/// The start of the name of a folder this grader makes for a run: one that a killed grader
-/// leaves behind is removed by the next ([`remove_stale_run_folders`]).
-pub fn run_folder_prefix() -> String {
-    format!("{RUN_FOLDER_PREFIX}{}-", std::process::id())
-}
-
-/// Removes the run folders that graders killed before they could clean up left behind.
-pub fn remove_stale_run_folders() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|name| name.strip_prefix(RUN_FOLDER_PREFIX))
-            .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let owner_gone =
-            nix::sys::signal::kill(Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH);
-        if owner_gone {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
 /// One run folder: the scratch copy of the submission the program runs in (and may write
 /// to), a `logs` folder for its output, and what the sandbox needs; removed when dropped.
 #[derive(Debug)]
 pub struct RunFolder {
-    work: TempDir,
+    work: RunDir,
     scratch: PathBuf,
 }
 
@@ -79,10 +46,7 @@ impl RunFolder {
             ));
         };
         check_submission_dir(dir)?;
-        let work = tempfile::Builder::new()
-            .prefix(&run_folder_prefix())
-            .tempdir()
-            .map_err(|e| setup("create a scratch directory", e))?;
+        let work = RunDir::new().map_err(|e| setup("create a scratch directory", e))?;
         let scratch = sandbox
             .prepare(work.path())
             .map_err(|e| setup("create a scratch directory", e))?;
@@ -383,30 +347,4 @@ fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<(), TargetE
             )
         })
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn run_folders_of_a_grader_that_is_gone_are_removed_and_others_kept() {
-        // The largest pid Linux hands out is 2^22: this one belongs to no process.
-        let gone = tempfile::Builder::new()
-            .prefix(&format!("{RUN_FOLDER_PREFIX}2147483646-"))
-            .tempdir()
-            .unwrap()
-            .keep();
-        std::fs::write(gone.join("left-behind"), "state").unwrap();
-        let mine = tempfile::Builder::new()
-            .prefix(&format!("{RUN_FOLDER_PREFIX}{}-", std::process::id()))
-            .tempdir()
-            .unwrap();
-        remove_stale_run_folders();
-        assert!(!gone.exists(), "{gone:?} was left");
-        assert!(
-            mine.path().exists(),
-            "a running grader's folder was removed"
-        );
-    }
 }
