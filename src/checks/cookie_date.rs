@@ -10,6 +10,7 @@ use std::time::SystemTime;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateFormat {
     ImfFixdate,
+    OneDigitDay,
     Rfc850,
     Asctime,
     DashedYear,
@@ -22,6 +23,9 @@ impl fmt::Display for DateFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::ImfFixdate => "an IMF-fixdate (Sun, 06 Nov 1994 08:49:37 GMT)",
+            Self::OneDigitDay => {
+                "an RFC 1123 date with a one-digit day (Sun, 6 Nov 1994 08:49:37 GMT), which Java's DateTimeFormatter.RFC_1123_DATE_TIME writes on days 1 to 9"
+            }
             Self::Rfc850 => "an RFC 850 date (Sunday, 06-Nov-94 08:49:37 GMT)",
             Self::Asctime => "an asctime date (Sun Nov  6 08:49:37 1994)",
             Self::DashedYear => "a dashed date (Sun, 06-Nov-1994 08:49:37 GMT)",
@@ -42,6 +46,10 @@ static PATTERNS: LazyLock<Vec<(DateFormat, Regex)>> = LazyLock::new(|| {
         pattern(
             DateFormat::ImfFixdate,
             format!(r"^{DAY}, \d{{2}} {MONTH} \d{{4}} {TIME} GMT$"),
+        ),
+        pattern(
+            DateFormat::OneDigitDay,
+            format!(r"^{DAY}, \d {MONTH} \d{{4}} {TIME} GMT$"),
         ),
         pattern(
             DateFormat::Rfc850,
@@ -96,6 +104,7 @@ mod tests {
     fn each_format_is_named() {
         for (text, format) in [
             ("Sun, 06 Nov 1994 08:49:37 GMT", DateFormat::ImfFixdate),
+            ("Sun, 6 Nov 1994 08:49:37 GMT", DateFormat::OneDigitDay),
             ("Sunday, 06-Nov-94 08:49:37 GMT", DateFormat::Rfc850),
             ("Sun Nov  6 08:49:37 1994", DateFormat::Asctime),
             ("Sun, 06-Nov-1994 08:49:37 GMT", DateFormat::DashedYear),

@@ -49,7 +49,7 @@ async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
     }
     ensure(stopped.exited_in_time, || {
         Failure::new(format!(
-            "the server was still running {} s after {signal} (sent twice, {} s apart), so it was killed",
+            "the server, or a process it started, was still running {} s after {signal} (sent twice, {} s apart), so it was killed: every process of a submission must have exited by then",
             EXIT_DEADLINE.as_secs(),
             SECOND_SIGNAL_AFTER.as_secs()
         ))
@@ -57,7 +57,14 @@ async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
             "an exit within {} s of {signal}",
             EXIT_DEADLINE.as_secs()
         ))
-        .actual("still running; killed with SIGKILL")
+        .actual(if stopped.left_running.is_empty() {
+            "still running; killed with SIGKILL".to_owned()
+        } else {
+            format!(
+                "still running: {}; killed with SIGKILL",
+                stopped.left_running.join(", ")
+            )
+        })
     })
 }
 

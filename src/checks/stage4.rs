@@ -4,6 +4,7 @@
 use super::browser::Reply;
 use super::cookie_date::{self, DateFormat};
 use super::{Check, Ctx, Failure, check, ensure};
+use crate::target::{TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, SystemTime};
 
@@ -156,16 +157,31 @@ async fn grover_session_cookie(ctx: &mut Ctx) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The moment the response was made: its `Date`, or the grader's clock without one.
-fn response_time(reply: &Reply) -> SystemTime {
-    reply
+/// The moments the response may have been made at: its `Date`; without one, the server's
+/// clock (the grader's, moved as far as the server's was meant to be) or, for a program whose
+/// clock could not be moved, the grader's own.
+fn response_times(reply: &Reply, clock_shift: Duration) -> Vec<SystemTime> {
+    if let Some(date) = reply
         .header("date")
         .and_then(|date| httpdate::parse_http_date(date).ok())
-        .unwrap_or_else(SystemTime::now)
+    {
+        return vec![date];
+    }
+    let now = SystemTime::now();
+    let mut times = vec![now + clock_shift];
+    if !clock_shift.is_zero() {
+        times.push(now);
+    }
+    times
 }
 
 fn distance(a: SystemTime, b: SystemTime) -> Duration {
     a.duration_since(b).unwrap_or_else(|e| e.duration())
+}
+
+fn hours_and_minutes(duration: Duration) -> String {
+    let minutes = duration.as_secs() / 60;
+    format!("{} h {:02} min", minutes / 60, minutes % 60)
 }
 
 async fn cookiemonster_expires(ctx: &mut Ctx) -> Result<(), Failure> {
@@ -192,20 +208,41 @@ async fn cookiemonster_expires(ctx: &mut Ctx) -> Result<(), Failure> {
             .expected(expected)
             .actual(format!("Set-Cookie: {}", monster.line)));
     };
-    let sent_at = response_time(&reply);
-    let target = sent_at + LIFETIME;
-    ensure(distance(moment, target) <= TOLERANCE, || {
+    let sent_at = response_times(&reply, ctx.target().clock_shift());
+    let in_time = sent_at
+        .iter()
+        .any(|sent_at| distance(moment, *sent_at + LIFETIME) <= TOLERANCE);
+    if !in_time {
+        let sent_at = sent_at[0];
+        let target = sent_at + LIFETIME;
+        let local_time = distance(moment, target).abs_diff(TIME_ZONE_OFFSET) <= TOLERANCE;
         let days = moment
             .duration_since(sent_at)
             .map(|ahead| format!("{:.2} days after", ahead.as_secs_f64() / 86_400.0))
             .unwrap_or_else(|_| "before".into());
-        Failure::new(format!(
-            "cookiemonster expires {expires}, {days} the response ({}); expected 30 days after, within 2 minutes",
+        let why = if local_time {
+            format!(
+                ": it is off by {}, the offset of the grader's time zone for servers (TZ={}), so it is local time labelled GMT; write the time in UTC",
+                hours_and_minutes(TIME_ZONE_OFFSET),
+                submission_time_zone(),
+            )
+        } else {
+            String::new()
+        };
+        return Err(Failure::new(format!(
+            "cookiemonster expires {expires}, {days} the response ({}); expected 30 days after, within 2 minutes{why}",
             httpdate::fmt_http_date(sent_at)
         ))
         .expected(format!("Expires={}", httpdate::fmt_http_date(target)))
-        .actual(format!("Set-Cookie: {}", monster.line))
-    })
+        .actual(format!("Set-Cookie: {}", monster.line)));
+    }
+    let expiry_day = day_of_month(moment);
+    if expiry_day >= 10 {
+        ctx.note(format!(
+            "cookiemonster expires on day {expiry_day} of its month, so a formatter that writes days 1 to 9 with one digit (Java's RFC_1123_DATE_TIME) could not be seen in this grading: the server's clock could not be moved to such a date (libfaketime moves programs linked to the C library, not Go's)"
+        ));
+    }
+    Ok(())
 }
 
 async fn max_age_agrees(ctx: &mut Ctx) -> Result<(), Failure> {

@@ -66,10 +66,11 @@ impl GradeOptions {
         );
         if let Some(server) = &self.server {
             text.push_str(&format!(
-                "; server `{}` in {} (start within {:?})",
+                "; server `{}` in {} (start within {:?}; {})",
                 server.command.join(" "),
                 server.dir.display(),
-                server.start_timeout
+                server.start_timeout,
+                server.clock.describe()
             ));
         }
         if let Some(client) = &self.client {

@@ -2,7 +2,9 @@
 //! its name (a pyenv shim is a script that needs all of pyenv, so pyenv is asked which
 //! interpreter it stands for), the interpreter the `#!` line of an instructor's script names,
 //! and the prefix each lives in when that is not under `/usr` (pyenv's Pythons live under
-//! `/root/.pyenv`). Nothing the submission wrote decides what is mounted.
+//! `/root/.pyenv`), and the configuration in `/etc` that the runtime reads (Debian's OpenJDK
+//! reaches `/etc/java-17-openjdk` through symlinks in its `conf/`; PHP reads `/etc/php`).
+//! Nothing the submission wrote decides what is mounted.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -19,6 +21,124 @@ pub fn prefixes(command: &[String], scratch: &Path) -> Vec<PathBuf> {
         }
     }
     prefixes
+}
+
+/// The runtime's own configuration in `/etc`, to bind read-only at its own path: what the
+/// symlinks of its installation point to (`/usr/lib/jvm/…/conf/net.properties` →
+/// `/etc/java-17-openjdk/…`), and the folders named after it (`/etc/php` for `php8.2`,
+/// `/etc/python3.11` for `python3.11`). A folder directly in `/etc` is bound whole; `/etc`
+/// itself, with its secrets, never.
+pub fn configuration(command: &[String], scratch: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for executable in executables(command, scratch) {
+        if executable.starts_with(scratch) {
+            continue;
+        }
+        let linked = installation(&executable)
+            .map(|root| etc_links(&root))
+            .unwrap_or_default();
+        let stem = executable.file_name().and_then(|name| name.to_str()).map(stem);
+        for path in linked.into_iter().chain(etc_named_after(stem.unwrap_or_default())) {
+            if !found.contains(&path) {
+                found.push(path);
+            }
+        }
+    }
+    // A student's own script may start any of them: the runtimes' configuration is there for
+    // every command, as their programs under /usr are.
+    for runtime in RUNTIMES {
+        for path in etc_named_after(runtime) {
+            if !found.contains(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+/// The runtimes whose `/etc` configuration every sandbox has (Debian's OpenJDK keeps its
+/// `java.security` in `/etc/java-17-openjdk`, PHP its `php.ini` and modules in `/etc/php`).
+const RUNTIMES: [&str; 5] = ["java", "php", "python", "ruby", "node"];
+
+/// A program's name without its version: `php8.2` → `php`, `python3.11` → `python`.
+fn stem(name: &str) -> &str {
+    name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+}
+
+/// `/usr/lib/jvm/java-17-openjdk-amd64/bin/java` → `/usr/lib/jvm/java-17-openjdk-amd64`: an
+/// installation of its own, not a shared tree such as `/usr` or `/usr/local`.
+fn installation(executable: &Path) -> Option<PathBuf> {
+    let bin = executable.parent()?;
+    let root = bin.parent()?;
+    let shared = ["/", "/usr", "/usr/local", "/opt"].map(Path::new);
+    (bin.ends_with("bin") && !shared.contains(&root)).then(|| root.to_owned())
+}
+
+/// The entries of `/etc` that symlinks under `root` lead into, looked at to a bounded depth
+/// and count (an installation holds a few thousand files).
+fn etc_links(root: &Path) -> Vec<PathBuf> {
+    const MOST_ENTRIES: usize = 50_000;
+    const DEEPEST: usize = 8;
+    let mut found = Vec::new();
+    let mut folders = vec![(root.to_owned(), 0)];
+    let mut seen = 0;
+    while let Some((folder, depth)) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MOST_ENTRIES {
+                return found;
+            }
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && depth < DEEPEST {
+                folders.push((entry.path(), depth + 1));
+            } else if kind.is_symlink() {
+                let target = std::fs::canonicalize(entry.path()).ok();
+                if let Some(top) = target.as_deref().and_then(etc_entry) {
+                    if !found.contains(&top) {
+                        found.push(top);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// `/etc/java-17-openjdk/security/java.security` → `/etc/java-17-openjdk`.
+fn etc_entry(path: &Path) -> Option<PathBuf> {
+    let rest = path.strip_prefix("/etc").ok()?;
+    let first = rest.components().next()?;
+    Some(Path::new("/etc").join(first))
+}
+
+/// The folders of `/etc` named `stem`, alone or followed by a version or a dash
+/// (`java-17-openjdk`, `python3.11`).
+fn etc_named_after(stem: &str) -> Vec<PathBuf> {
+    if stem.len() < 2 {
+        return Vec::new();
+    }
+    let Ok(entries) = std::fs::read_dir("/etc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .filter(|entry| {
+            entry.file_name().to_str().is_some_and(|folder| {
+                folder.strip_prefix(stem).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                })
+            })
+        })
+        .map(|entry| entry.path())
+        .collect();
+    found.sort();
+    found
 }
 
 fn executables(command: &[String], scratch: &Path) -> Vec<PathBuf> {
@@ -109,6 +229,43 @@ mod tests {
         assert_eq!(prefix("/opt/bin/tool"), None);
         assert_eq!(prefix("/home/alice/bin/tool"), None);
         assert_eq!(prefix("/root/bin/tool"), None);
+    }
+
+    #[test]
+    fn configuration_is_found_through_links_and_names_and_is_never_etc_itself() {
+        assert_eq!(
+            etc_entry(Path::new("/etc/java-17-openjdk/security/java.security")),
+            Some(PathBuf::from("/etc/java-17-openjdk"))
+        );
+        assert_eq!(etc_entry(Path::new("/etc")), None);
+        assert_eq!(etc_entry(Path::new("/usr/lib/x")), None);
+        assert_eq!(
+            installation(Path::new("/usr/lib/jvm/java-17/bin/java")),
+            Some(PathBuf::from("/usr/lib/jvm/java-17"))
+        );
+        assert_eq!(installation(Path::new("/usr/bin/php8.2")), None);
+        assert_eq!(installation(Path::new("/usr/local/bin/node")), None);
+
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("conf/security")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", root.path().join("conf/security/x"))
+            .unwrap();
+        std::os::unix::fs::symlink("/usr/bin", root.path().join("conf/y")).unwrap();
+        let hostname_exists = Path::new("/etc/hostname").exists();
+        assert_eq!(
+            etc_links(root.path()),
+            if hostname_exists {
+                vec![PathBuf::from("/etc/hostname")]
+            } else {
+                Vec::new()
+            }
+        );
+        assert_eq!(stem("php8.2"), "php");
+        assert_eq!(stem("python3.11"), "python");
+        for folder in etc_named_after(stem("python3.11")) {
+            let name = folder.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with("python"), "{folder:?}");
+        }
     }
 
     #[test]

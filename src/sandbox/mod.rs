@@ -1,8 +1,8 @@
 //! The sandbox a submission's command runs in. Student code is hostile until proven otherwise:
 //! with bubblewrap (`bwrap`) it gets its own PID, IPC, UTS and user namespaces (nothing it
 //! starts outlives the sandbox, and it cannot see or signal the grader), a root made of
-//! read-only system directories and its interpreter's prefix, a private `/tmp`, the scratch
-//! copy as its only writable place, a cleared environment, an unprivileged uid of its own
+//! read-only system directories and its interpreter's prefix, the scratch copy and private
+//! copies of `/tmp`, `/var/tmp` and PHP's session folder as its only writable places, a cleared environment, an unprivileged uid of its own
 //! even when the grader runs as root, and kernel limits on processes, memory, file size and
 //! CPU time. The network namespace is the grader's: [`network`] gives the `grade` command one
 //! with only loopback, so the submission reaches the grader and nothing else.
@@ -10,6 +10,7 @@
 //! [`Sandbox::none`] runs the command as it is, in its own process group, and says so in
 //! every report.
 
+pub mod init;
 mod interpreter;
 pub mod network;
 
@@ -69,6 +70,10 @@ pub enum SandboxError {
         "bubblewrap cannot run here ({0}): install it (Debian: apt-get install bubblewrap) and allow unprivileged user namespaces, or grade with --sandbox none"
     )]
     Unavailable(String),
+    #[error(
+        "{name} is missing (expected at {0}): every sandbox runs it as its first process; `cargo install` puts it beside session-lab, so copy it there too, or grade with --sandbox none", name = init::INIT_BINARY
+    )]
+    InitMissing(PathBuf),
     #[error("cannot prepare the sandbox: {0}")]
     Prepare(#[from] std::io::Error),
 }
@@ -77,11 +82,48 @@ pub enum SandboxError {
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     bwrap: bool,
+    /// The `session-lab-init` binary each sandbox runs as its first process.
+    init: PathBuf,
     limits: Limits,
     env: Vec<(String, String)>,
     /// Why `auto` fell back to no sandbox, for the reports.
     fallback_reason: Option<String>,
 }
+
+/// A place outside the submission's folder where programs keep state by default, which
+/// every sandbox has as a private, writable copy: made empty for each grading, kept across
+/// its restarts (as the machine's own would be), removed with its run folder. So a verdict is
+/// the same in and out of the sandbox.
+struct WritablePlace {
+    /// The copy's name in the run folder's [`PLACES`].
+    name: &'static str,
+    /// Where the sandbox sees it.
+    path: &'static str,
+    /// Its mode, as Debian makes the original.
+    mode: u32,
+}
+
+/// The folder of a run folder that holds the copies of the [`WRITABLE_PLACES`].
+const PLACES: &str = "places";
+
+const WRITABLE_PLACES: [WritablePlace; 3] = [
+    WritablePlace {
+        name: "tmp",
+        path: "/tmp",
+        mode: 0o1777,
+    },
+    WritablePlace {
+        name: "var-tmp",
+        path: "/var/tmp",
+        mode: 0o1777,
+    },
+    // PHP's `session_start()` keeps its sessions there (Debian's session.save_path).
+    WritablePlace {
+        name: "php-sessions",
+        path: "/var/lib/php/sessions",
+        mode: 0o1733,
+    },
+];
 
 /// The file descriptor bwrap writes its JSON status to, in the child.
 const STATUS_FD: RawFd = 9;
@@ -133,6 +175,7 @@ impl Sandbox {
     pub fn none() -> Self {
         Self {
             bwrap: false,
+            init: PathBuf::new(),
             limits: Limits::default(),
             env: Vec::new(),
             fallback_reason: None,
@@ -148,6 +191,7 @@ impl Sandbox {
     ) -> Result<Self, SandboxError> {
         let mut sandbox = Self {
             bwrap: mode != SandboxMode::None,
+            init: PathBuf::new(),
             limits,
             env,
             fallback_reason: None,
@@ -198,8 +242,10 @@ impl Sandbox {
         self.fallback_reason.as_deref()
     }
 
-    /// Runs `true` in a sandbox, to learn whether bubblewrap works on this machine.
-    fn probe(&self) -> Result<(), SandboxError> {
+    /// Finds the init, then runs `true` in a sandbox, to learn whether bubblewrap works on
+    /// this machine.
+    fn probe(&mut self) -> Result<(), SandboxError> {
+        self.init = find_init()?;
         let work = tempfile::Builder::new()
             .prefix("session-lab-probe-")
             .tempdir()?;
@@ -228,6 +274,14 @@ impl Sandbox {
             // The sandbox's user must reach its scratch copy and the prefix mounts: traverse,
             // never list.
             std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o711))?;
+            let places = work.join(PLACES);
+            std::fs::create_dir(&places)?;
+            std::fs::set_permissions(&places, std::fs::Permissions::from_mode(0o711))?;
+            for place in WRITABLE_PLACES {
+                let copy = places.join(place.name);
+                std::fs::create_dir(&copy)?;
+                std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(place.mode))?;
+            }
         }
         Ok(scratch)
     }
@@ -257,6 +311,10 @@ impl Sandbox {
                 .current_dir(scratch)
                 .envs(vars.iter().map(|(k, v)| (k, v)))
                 .envs(self.env.iter().map(|(k, v)| (k, v)));
+            // SAFETY: reset_signal_dispositions is async-signal-safe.
+            unsafe {
+                command.pre_exec(init::reset_signal_dispositions);
+            }
             return Ok(Launch {
                 command,
                 leader: Leader(None),
@@ -310,6 +368,7 @@ impl Sandbox {
             "--disable-userns",
             "--die-with-parent",
             "--new-session",
+            "--as-pid-1",
             "--hostname",
             "sandbox",
             "--ro-bind",
@@ -331,13 +390,16 @@ impl Sandbox {
             "/proc",
             "--dev",
             "/dev",
-            "--tmpfs",
-            "/tmp",
-            "--dir",
-            "/var/tmp",
         ]
         .map(String::from)
         .to_vec();
+        for place in WRITABLE_PLACES {
+            args.extend([
+                "--bind".to_owned(),
+                work.join(PLACES).join(place.name).to_string_lossy().into_owned(),
+                place.path.to_owned(),
+            ]);
+        }
         for file in [
             "hosts",
             "nsswitch.conf",
@@ -355,6 +417,9 @@ impl Sandbox {
             "alternatives",
         ] {
             args.extend(bind("--ro-bind-try", &Path::new("/etc").join(file)));
+        }
+        for configuration in interpreter::configuration(argv, scratch) {
+            args.extend(bind("--ro-bind", &configuration));
         }
         for file in ["passwd", "group"] {
             args.extend([
@@ -389,10 +454,15 @@ impl Sandbox {
                 ]);
             }
         }
+        args.extend([
+            "--ro-bind".to_owned(),
+            self.init.to_string_lossy().into_owned(),
+            init::INIT_IN_SANDBOX.to_owned(),
+        ]);
         args.extend(bind("--bind", scratch));
         args.extend(["--chdir".to_owned(), scratch.to_string_lossy().into_owned()]);
         args.extend(["--json-status-fd".to_owned(), STATUS_FD.to_string()]);
-        args.push("--".to_owned());
+        args.extend(["--".to_owned(), init::INIT_IN_SANDBOX.to_owned()]);
         args.extend(argv.iter().cloned());
 
         let (status_read, status_write) =
@@ -406,6 +476,7 @@ impl Sandbox {
         // before the fork (the C strings), and no allocation.
         unsafe {
             command.pre_exec(move || {
+                init::reset_signal_dispositions()?;
                 let _keep_open = &status_write;
                 if status_fd == STATUS_FD {
                     check(libc::fcntl(STATUS_FD, libc::F_SETFD, 0))?;
@@ -462,6 +533,23 @@ impl Sandbox {
             )),
         }
     }
+}
+
+/// The init beside the running binary; for a test binary (in Cargo's `deps/`), beside the
+/// binaries one folder up.
+fn find_init() -> Result<PathBuf, SandboxError> {
+    let exe = std::env::current_exe()?;
+    let beside = exe.parent().map(|dir| dir.join(init::INIT_BINARY));
+    let above = exe
+        .parent()
+        .filter(|dir| dir.ends_with("deps"))
+        .and_then(Path::parent)
+        .map(|dir| dir.join(init::INIT_BINARY));
+    [beside.clone(), above]
+        .into_iter()
+        .flatten()
+        .find(|path| path.is_file())
+        .ok_or_else(|| SandboxError::InitMissing(beside.unwrap_or_default()))
 }
 
 /// A uid of the scratch copy's own, so that two gradings at once never share a process limit

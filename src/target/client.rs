@@ -4,23 +4,12 @@
 //! from one run to the next, as it would on a student's machine.
 
 use super::TargetError;
+use super::submission_clock::submission_time_zone;
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
 use crate::sandbox::Sandbox;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
-
-/// The time zone a client runs in: not UTC (so that a local time printed as if it were UTC
-/// shows), half an hour off the hour (so that no whole-hour mistake lands on it by chance).
-/// By name where the time-zone database has it (Node reads only names); otherwise written
-/// the POSIX way, which C libraries read without the database.
-pub fn client_time_zone() -> &'static str {
-    if Path::new("/usr/share/zoneinfo/Asia/Kolkata").exists() {
-        "Asia/Kolkata"
-    } else {
-        "<+0530>-5:30"
-    }
-}
 
 /// How one run of a client ended.
 #[derive(Debug, Clone)]
@@ -118,7 +107,7 @@ impl ClientTarget for CommandClient {
             .collect();
         let vars = [
             ("URL", url.to_string()),
-            ("TZ", client_time_zone().to_owned()),
+            ("TZ", submission_time_zone().to_owned()),
         ];
         if !self.folder.scratch().is_dir() {
             return Ok(ClientRun {

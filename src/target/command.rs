@@ -2,7 +2,9 @@
 //! process group, with its output captured to capped files. Nothing it starts outlives it.
 
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
-use super::{EXIT_DEADLINE, SECOND_SIGNAL_AFTER, Stopped, Target, TargetError, free_port};
+use super::{
+    EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, Stopped, Target, TargetError, free_port,
+};
 use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
 use nix::sys::signal::Signal;
@@ -25,6 +27,8 @@ pub struct CommandSpec {
     pub output_cap: u64,
     /// What contains the program.
     pub sandbox: Sandbox,
+    /// Its time zone and date.
+    pub clock: ServerClock,
 }
 
 impl CommandSpec {
@@ -35,6 +39,7 @@ impl CommandSpec {
             start_timeout: Duration::from_secs(10),
             output_cap: DEFAULT_OUTPUT_CAP,
             sandbox: Sandbox::none(),
+            clock: ServerClock::for_grading_at(std::time::SystemTime::now()),
         }
     }
 }
@@ -44,12 +49,12 @@ pub struct CommandTarget {
     spec: CommandSpec,
     port: u16,
     base: Url,
+    /// The program, while it runs; declared first so that it is killed before its folder goes.
+    process: Option<Process>,
     /// The scratch copy it runs in and its capped `server.stdout` and `server.stderr`,
     /// removed with the target.
     folder: RunFolder,
     output: Arc<Output>,
-    /// The program, while it runs.
-    process: Option<Process>,
 }
 
 impl CommandTarget {
@@ -144,7 +149,8 @@ impl Target for CommandTarget {
             .iter()
             .map(|arg| arg.replace("{port}", &port))
             .collect();
-        let vars = [("PORT", port)];
+        let mut vars = vec![("PORT", port)];
+        vars.extend(self.spec.clock.vars());
         let process =
             Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &self.output).await?;
         self.process = Some(process);
@@ -161,18 +167,21 @@ impl Target for CommandTarget {
         let begun = Instant::now();
         process.signal(nix_signal(signal));
         let mut needed_second_signal = false;
-        let status = match tokio::time::timeout(SECOND_SIGNAL_AFTER, process.child.wait()).await {
+        let status = match tokio::time::timeout(SECOND_SIGNAL_AFTER, process.wait_for_all()).await
+        {
             Ok(status) => Some(status),
             Err(_) => {
                 process.signal(nix_signal(signal));
                 needed_second_signal = true;
                 let rest = EXIT_DEADLINE.saturating_sub(begun.elapsed());
-                tokio::time::timeout(rest, process.child.wait()).await.ok()
+                tokio::time::timeout(rest, process.wait_for_all()).await.ok()
             }
         };
+        let mut left_running = Vec::new();
         let (exited_in_time, status) = match status {
             Some(status) => (true, status.ok()),
             None => {
+                left_running = process.still_running();
                 process.signal(Signal::SIGKILL);
                 needed_second_signal = false;
                 (false, process.child.wait().await.ok())
@@ -186,6 +195,7 @@ impl Target for CommandTarget {
             needed_second_signal,
             took,
             status: status.map(|status| status.to_string()),
+            left_running,
         })
     }
 
@@ -218,5 +228,9 @@ impl Target for CommandTarget {
 
     fn output_tail(&self) -> Option<String> {
         self.output.tail()
+    }
+
+    fn clock_shift(&self) -> Duration {
+        self.spec.clock.shift()
     }
 }

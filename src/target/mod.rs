@@ -11,14 +11,16 @@ mod copy;
 mod process;
 mod reference;
 mod run_dir;
+mod submission_clock;
 #[cfg(feature = "stage5")]
 mod reference_client;
 
 pub use crate::server::StopSignal;
-pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient, client_time_zone};
+pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient};
 pub use command::{CommandSpec, CommandTarget};
 pub use copy::CopyLimits;
 pub use run_dir::{RunDir, remove_stale_run_folders};
+pub use submission_clock::{ServerClock, TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]
 pub use reference_client::ReferenceClient;
@@ -45,6 +47,8 @@ pub struct Stopped {
     pub took: Duration,
     /// The exit status as the OS reports it, where there is one.
     pub status: Option<String>,
+    /// The programs (by name) still running at the deadline, killed then.
+    pub left_running: Vec<String>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -81,6 +85,11 @@ pub trait Target: Send {
     /// The end of what the server printed, to show beside a failure.
     fn output_tail(&self) -> Option<String> {
         None
+    }
+
+    /// How far ahead of the grader's clock the server's is meant to run ([`ServerClock`]).
+    fn clock_shift(&self) -> Duration {
+        Duration::ZERO
     }
 
     /// Stops with `signal` (as [`Target::stop`]) and starts again.

@@ -273,6 +273,39 @@ impl Process {
         })
     }
 
+    /// Waits until the command has exited and every process of the submission is gone: in a
+    /// sandbox its init exits only then; without one, the rest of its process group is waited
+    /// for (a launcher such as `go run` exits on SIGTERM before the server it started has
+    /// saved). Returns the command's own exit status.
+    pub async fn wait_for_all(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let status = self.child.wait().await?;
+        if self.sandbox.is_none() {
+            if let Some(group) = self.group {
+                while killpg(group, None).is_ok() {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        }
+        Ok(status)
+    }
+
+    /// The names of the submission's processes still running: in a sandbox, every process
+    /// below its init (orphans are the init's children); without one, the process group's.
+    pub fn still_running(&self) -> Vec<String> {
+        let Some(group) = self.group else {
+            return Vec::new();
+        };
+        let pids: Vec<i32> = if self.sandbox.is_some() {
+            descendants(group.as_raw())
+        } else {
+            processes_in_group(group.as_raw())
+        };
+        pids.into_iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+            .map(|name| name.trim_end().to_owned())
+            .collect()
+    }
+
     /// Sends `signal` to the whole group, as Ctrl-C in a terminal would: a wrapper script and
     /// its server alike.
     pub fn signal(&self, signal: Signal) {
@@ -311,6 +344,47 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.signal(Signal::SIGKILL);
     }
+}
+
+/// Every process below `pid`, from the kernel's lists of children (bounded: a fork flood is
+/// capped by the sandbox's process limit).
+fn descendants(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut parents = vec![pid];
+    while let Some(parent) = parents.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                if found.len() < 4096 && !found.contains(&child) {
+                    found.push(child);
+                    parents.push(child);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The processes whose process group is `group`.
+fn processes_in_group(group: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            // The group is the third field after the name, which is in parentheses and may
+            // hold anything.
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| stat.rsplit_once(')')?.1.split_whitespace().nth(2)?.parse().ok())
+                == Some(group)
+        })
+        .collect()
 }
 
 fn check_submission_dir(dir: &Path) -> Result<(), TargetError> {

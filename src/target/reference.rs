@@ -67,6 +67,7 @@ impl Target for ReferenceTarget {
             needed_second_signal: false,
             took: begun.elapsed(),
             status: None,
+            left_running: Vec::new(),
         })
     }
 

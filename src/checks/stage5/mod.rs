@@ -11,7 +11,7 @@ mod listing;
 mod site;
 
 use super::{Check, Ctx, Failure, check, ensure};
-use crate::target::{ClientRun, ClientTarget, client_time_zone};
+use crate::target::{ClientRun, ClientTarget, submission_time_zone};
 use listing::{Listing, Shown};
 use site::{Cookie, Cookies, Site, Visit};
 use std::time::{Duration, SystemTime};
@@ -367,7 +367,7 @@ async fn client_shows_expiry(ctx: &mut Ctx) -> Result<(), Failure> {
                 {
                     format!(
                         ", which is the client's local time (the grader runs it with TZ={}, 5 h 30 min east of UTC) printed without its zone: print UTC, e.g. datetime.fromtimestamp(c.expires, timezone.utc), or the Unix time itself",
-                        client_time_zone()
+                        submission_time_zone()
                     )
                 } else {
                     String::new()
