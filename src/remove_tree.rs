@@ -138,8 +138,7 @@ mod tests {
         for level in 0..30_000 {
             nix::sys::stat::mkdirat(Some(folder.as_raw_fd()), "d", Mode::S_IRWXU).unwrap();
             if level % 1000 == 0 {
-                std::fs::write(format!("/proc/self/fd/{}/file", folder.as_raw_fd()), "x")
-                    .unwrap();
+                std::fs::write(format!("/proc/self/fd/{}/file", folder.as_raw_fd()), "x").unwrap();
             }
             folder = open_folder(Some(&folder), OsStr::new("d")).unwrap();
         }
@@ -171,7 +170,10 @@ mod tests {
         }
         remove_tree(&root).unwrap();
         assert!(!root.exists());
-        assert!(outside.path().join("keep").exists(), "the link was followed");
+        assert!(
+            outside.path().join("keep").exists(),
+            "the link was followed"
+        );
     }
 
     #[test]

@@ -219,6 +219,10 @@ impl Browser {
                     "application/x-www-form-urlencoded",
                 )
                 .body(body);
+        } else if method == Method::POST {
+            // What a browser sends for a form without fields (RFC 9110 §8.6): without it, some
+            // servers (Ruby's WEBrick) answer 411 and close a kept-alive connection.
+            request = request.header(reqwest::header::CONTENT_LENGTH, "0");
         }
         let what = format!("{method} {}", url.path());
         let response = request

@@ -10,6 +10,7 @@
 
 pub mod browser;
 pub mod cookie_date;
+pub mod language;
 pub mod page;
 mod stage1;
 mod stage2;
@@ -21,6 +22,7 @@ use crate::target::{ClientTarget, StopSignal, Stopped, Target, TargetError};
 use browser::{Browser, Reply, SharedClient};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
@@ -155,7 +157,8 @@ pub struct CheckReport {
     pub id: &'static str,
     pub stage: u8,
     pub title: &'static str,
-    pub hint: &'static str,
+    /// The check's hint, in the words of the submission's language where it has some.
+    pub hint: Cow<'static, str>,
     pub status: Status,
     pub failure: Option<Failure>,
     pub duration: Duration,
@@ -218,6 +221,19 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// `check`'s hint, with the library calls of the client's language where stage 5 has them
+    /// (a Go student is told about net/http/cookiejar, not MozillaCookieJar).
+    fn hint(&self, check: &'static Check) -> Cow<'static, str> {
+        let language = self
+            .cookie_client
+            .as_ref()
+            .and_then(stage5::ClientUnderTest::language);
+        match (check.judges, language) {
+            (Judges::Server, _) | (_, None) => Cow::Borrowed(check.hint),
+            (_, Some(language)) => Cow::Borrowed(stage5::hint(check, language)),
+        }
+    }
+
     /// A context for judging `server` (stages 1–4), `cookie_client` (stage 5), or both.
     pub fn new(
         server: Option<Box<dyn Target>>,
@@ -523,7 +539,7 @@ pub async fn run(
                 id: check.id,
                 stage: check.stage,
                 title: check.title,
-                hint: check.hint,
+                hint: ctx.hint(check),
                 status: Status::Skipped,
                 failure: Some(Failure::new(format!(
                     "skipped: it depends on {}, which {}",
@@ -581,7 +597,7 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         id: check.id,
         stage: check.stage,
         title: check.title,
-        hint: check.hint,
+        hint: ctx.hint(check),
         status: if failed {
             Status::Failed
         } else {

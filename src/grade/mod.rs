@@ -207,7 +207,7 @@ fn grader_entry(
         id,
         stage: 0,
         title,
-        hint,
+        hint: hint.into(),
         status: Status::Failed,
         failure: Some(Failure::new(message)),
         duration: Duration::ZERO,

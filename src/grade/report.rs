@@ -195,7 +195,7 @@ pub fn json(report: &Report) -> String {
                 message: failure.map(|f| f.message.as_str()),
                 expected: failure.and_then(|f| f.expected.as_deref()),
                 actual: failure.and_then(|f| f.actual.as_deref()),
-                hint: check.hint,
+                hint: &check.hint,
                 duration_ms: check.duration.as_millis(),
                 output_tail: check.output_tail.as_deref(),
                 note: check.note.as_deref(),

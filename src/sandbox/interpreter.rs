@@ -37,8 +37,14 @@ pub fn configuration(command: &[String], scratch: &Path) -> Vec<PathBuf> {
         let linked = installation(&executable)
             .map(|root| etc_links(&root))
             .unwrap_or_default();
-        let stem = executable.file_name().and_then(|name| name.to_str()).map(stem);
-        for path in linked.into_iter().chain(etc_named_after(stem.unwrap_or_default())) {
+        let stem = executable
+            .file_name()
+            .and_then(|name| name.to_str())
+            .map(stem);
+        for path in linked
+            .into_iter()
+            .chain(etc_named_after(stem.unwrap_or_default()))
+        {
             if !found.contains(&path) {
                 found.push(path);
             }
@@ -248,8 +254,7 @@ mod tests {
 
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("conf/security")).unwrap();
-        std::os::unix::fs::symlink("/etc/hostname", root.path().join("conf/security/x"))
-            .unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", root.path().join("conf/security/x")).unwrap();
         std::os::unix::fs::symlink("/usr/bin", root.path().join("conf/y")).unwrap();
         let hostname_exists = Path::new("/etc/hostname").exists();
         assert_eq!(

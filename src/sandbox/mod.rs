@@ -396,7 +396,10 @@ impl Sandbox {
         for place in WRITABLE_PLACES {
             args.extend([
                 "--bind".to_owned(),
-                work.join(PLACES).join(place.name).to_string_lossy().into_owned(),
+                work.join(PLACES)
+                    .join(place.name)
+                    .to_string_lossy()
+                    .into_owned(),
                 place.path.to_owned(),
             ]);
         }
@@ -509,10 +512,11 @@ impl Sandbox {
         })
     }
 
-    /// What a sandboxed command's exit status says about the limits: bwrap exits 128 + N
-    /// when the command dies of signal N; the limits that show only as an error inside the
-    /// program (memory, processes, a file-size error it caught) are named for any failure.
-    pub fn explain_exit(&self, code: Option<i32>) -> Option<String> {
+    /// What a sandboxed command's exit status and `output` say about the limits: bwrap exits
+    /// 128 + N when the command dies of signal N; the limits that show only as an error inside
+    /// the program (memory, processes, a file-size error it caught) are named when its output
+    /// shows one.
+    pub fn explain_exit(&self, code: Option<i32>, output: &str) -> Option<String> {
         if !self.bwrap {
             return None;
         }
@@ -525,15 +529,27 @@ impl Sandbox {
                 "it wrote a file larger than the sandbox's file size limit ({} MiB, --file-size-limit) and was killed by SIGXFSZ",
                 self.limits.file_size >> 20
             )),
-            _ => Some(format!(
-                "if its output shows MemoryError, \"Resource temporarily unavailable\" or \"File too large\", it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit)",
+            _ if LIMIT_ERRORS.iter().any(|error| output.contains(error)) => Some(format!(
+                "its output shows that it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit)",
                 self.limits.processes,
                 self.limits.memory >> 20,
                 self.limits.file_size >> 20
             )),
+            _ => None,
         }
     }
 }
+
+/// What runtimes print when a limit of the sandbox stops them.
+const LIMIT_ERRORS: [&str; 7] = [
+    "MemoryError",
+    "OutOfMemoryError",
+    "Cannot allocate memory",
+    "out of memory",
+    "Resource temporarily unavailable",
+    "File too large",
+    "unable to create native thread",
+];
 
 /// The init beside the running binary; for a test binary (in Cargo's `deps/`), beside the
 /// binaries one folder up.

@@ -150,6 +150,16 @@ pub enum StopSignal {
     Terminate,
 }
 
+impl StopSignal {
+    /// The signal's number, as an exit status reports it.
+    pub fn number(self) -> i32 {
+        match self {
+            Self::Interrupt => nix::libc::SIGINT,
+            Self::Terminate => nix::libc::SIGTERM,
+        }
+    }
+}
+
 impl fmt::Display for StopSignal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -4,8 +4,8 @@
 //! from one run to the next, as it would on a student's machine.
 
 use super::TargetError;
-use super::submission_clock::submission_time_zone;
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
+use super::submission_clock::submission_time_zone;
 use crate::sandbox::Sandbox;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,6 +40,11 @@ pub trait ClientTarget: Send {
 
     /// The end of what the last run printed, to show beside a failure.
     fn output_tail(&self) -> Option<String> {
+        None
+    }
+
+    /// The command it runs, for a student's program (what language a hint should speak).
+    fn command(&self) -> Option<&[String]> {
         None
     }
 }
@@ -132,7 +137,7 @@ impl ClientTarget for CommandClient {
                 },
                 self.spec
                     .sandbox
-                    .explain_exit(status.code())
+                    .explain_exit(status.code(), &output.excerpt().unwrap_or_default())
                     .map(|why| format!(" ({why})"))
                     .unwrap_or_default()
             )),
@@ -154,6 +159,12 @@ impl ClientTarget for CommandClient {
     }
 
     fn output_tail(&self) -> Option<String> {
-        self.last_output.as_ref().and_then(|output| output.tail())
+        self.last_output
+            .as_ref()
+            .and_then(|output| output.excerpt())
+    }
+
+    fn command(&self) -> Option<&[String]> {
+        Some(&self.spec.command)
     }
 }

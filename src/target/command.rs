@@ -94,7 +94,7 @@ impl CommandTarget {
                     let limit = self
                         .spec
                         .sandbox
-                        .explain_exit(status.code())
+                        .explain_exit(status.code(), &self.output.excerpt().unwrap_or_default())
                         .map(|why| format!(": {why}"))
                         .unwrap_or_default();
                     return Err(TargetError::Start(format!(
@@ -112,9 +112,25 @@ impl CommandTarget {
                 }
             }
             if Instant::now() >= deadline {
+                let elsewhere = self
+                    .process
+                    .as_ref()
+                    .map(Process::listening_ports)
+                    .unwrap_or_default();
                 self.kill().await?;
+                let instead = match elsewhere.as_slice() {
+                    [] => String::new(),
+                    ports => format!(
+                        "; it listened on port {} instead: take the port from the command line (where the command says {{port}}) or from the PORT environment variable",
+                        ports
+                            .iter()
+                            .map(u16::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
                 return Err(TargetError::Start(format!(
-                    "`{}` did not listen on 127.0.0.1:{} within {:?}; it was killed",
+                    "`{}` did not listen on 127.0.0.1:{} within {:?}{instead}; it was killed",
                     self.program(),
                     self.port,
                     self.spec.start_timeout
@@ -167,14 +183,15 @@ impl Target for CommandTarget {
         let begun = Instant::now();
         process.signal(nix_signal(signal));
         let mut needed_second_signal = false;
-        let status = match tokio::time::timeout(SECOND_SIGNAL_AFTER, process.wait_for_all()).await
-        {
+        let status = match tokio::time::timeout(SECOND_SIGNAL_AFTER, process.wait_for_all()).await {
             Ok(status) => Some(status),
             Err(_) => {
                 process.signal(nix_signal(signal));
                 needed_second_signal = true;
                 let rest = EXIT_DEADLINE.saturating_sub(begun.elapsed());
-                tokio::time::timeout(rest, process.wait_for_all()).await.ok()
+                tokio::time::timeout(rest, process.wait_for_all())
+                    .await
+                    .ok()
             }
         };
         let mut left_running = Vec::new();
@@ -187,6 +204,7 @@ impl Target for CommandTarget {
                 (false, process.child.wait().await.ok())
             }
         };
+        let ended_by_signal = status.and_then(|status| process.ended_by_signal(status));
         let took = begun.elapsed();
         // Whatever the program started and left behind goes too.
         process.end().await;
@@ -196,6 +214,7 @@ impl Target for CommandTarget {
             took,
             status: status.map(|status| status.to_string()),
             left_running,
+            ended_by_signal,
         })
     }
 
@@ -227,7 +246,7 @@ impl Target for CommandTarget {
     }
 
     fn output_tail(&self) -> Option<String> {
-        self.output.tail()
+        self.output.excerpt()
     }
 
     fn clock_shift(&self) -> Duration {

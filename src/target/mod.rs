@@ -10,20 +10,20 @@ mod command;
 mod copy;
 mod process;
 mod reference;
-mod run_dir;
-mod submission_clock;
 #[cfg(feature = "stage5")]
 mod reference_client;
+mod run_dir;
+mod submission_clock;
 
 pub use crate::server::StopSignal;
 pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient};
 pub use command::{CommandSpec, CommandTarget};
 pub use copy::CopyLimits;
-pub use run_dir::{RunDir, remove_stale_run_folders};
-pub use submission_clock::{ServerClock, TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]
 pub use reference_client::ReferenceClient;
+pub use run_dir::{RunDir, remove_stale_run_folders};
+pub use submission_clock::{ServerClock, TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 
 use std::time::Duration;
 use url::Url;
@@ -49,6 +49,9 @@ pub struct Stopped {
     pub status: Option<String>,
     /// The programs (by name) still running at the deadline, killed then.
     pub left_running: Vec<String>,
+    /// The signal that ended the program, where one did: the stop signal itself means it had
+    /// no handler for it (nor saved anything).
+    pub ended_by_signal: Option<i32>,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

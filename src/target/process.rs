@@ -23,7 +23,10 @@ use tokio::process::{Child, Command};
 
 /// How much of each output stream is kept on disk.
 pub const DEFAULT_OUTPUT_CAP: u64 = 1024 * 1024;
-/// How much of the latest output is shown beside a failure.
+/// How much of the first and of the latest output is shown beside a failure: where a program
+/// failed to start, the cause is at the top (a Java exception's first lines), where it failed
+/// later, at the bottom.
+const HEAD_BYTES: usize = 1024;
 const TAIL_BYTES: usize = 2048;
 /// How long the last of a program's output may take to arrive once it is gone.
 const OUTPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
@@ -80,7 +83,9 @@ impl RunFolder {
         Ok(Arc::new(Output {
             stdout: Mutex::new(file("stdout")?),
             stderr: Mutex::new(file("stderr")?),
+            head: Mutex::new(Vec::new()),
             tail: Mutex::new(VecDeque::new()),
+            recorded: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
 }
@@ -94,7 +99,10 @@ fn setup(what: &str, error: std::io::Error) -> TargetError {
 pub struct Output {
     stdout: Mutex<CappedFile>,
     stderr: Mutex<CappedFile>,
+    head: Mutex<Vec<u8>>,
     tail: Mutex<VecDeque<u8>>,
+    /// Bytes recorded so far, of both streams.
+    recorded: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -130,20 +138,41 @@ impl CappedFile {
 impl Output {
     fn record(&self, stream: &Mutex<CappedFile>, bytes: &[u8]) {
         lock(stream).write(bytes);
+        let mut head = lock(&self.head);
+        let room = HEAD_BYTES.saturating_sub(head.len());
+        head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        drop(head);
+        self.recorded
+            .fetch_add(bytes.len(), std::sync::atomic::Ordering::Relaxed);
         let mut tail = lock(&self.tail);
         tail.extend(bytes);
         let excess = tail.len().saturating_sub(TAIL_BYTES);
         tail.drain(..excess);
     }
 
-    /// The latest output of both streams, saying how much the cap left out.
-    pub fn tail(&self) -> Option<String> {
-        let tail = lock(&self.tail);
-        if tail.is_empty() {
+    /// The first and the latest output of both streams (all of it when it is short), saying
+    /// how much was left out between them and how much the cap left out.
+    pub fn excerpt(&self) -> Option<String> {
+        let recorded = self.recorded.load(std::sync::atomic::Ordering::Relaxed);
+        if recorded == 0 {
             return None;
         }
+        let tail = lock(&self.tail);
         let (front, back) = tail.as_slices();
-        let mut text = String::from_utf8_lossy(&[front, back].concat()).into_owned();
+        let tail = [front, back].concat();
+        let head = lock(&self.head).clone();
+        let mut text = if recorded <= head.len() + tail.len() {
+            // They overlap or meet: the tail holds everything after the first bytes.
+            let from_head = recorded - tail.len();
+            String::from_utf8_lossy(&[&head[..from_head], &tail[..]].concat()).into_owned()
+        } else {
+            format!(
+                "{}\n[… {} bytes left out …]\n{}",
+                String::from_utf8_lossy(&head),
+                recorded - head.len() - tail.len(),
+                String::from_utf8_lossy(&tail)
+            )
+        };
         let dropped = lock(&self.stdout).dropped + lock(&self.stderr).dropped;
         if dropped > 0 {
             text.push_str(&format!(
@@ -289,21 +318,64 @@ impl Process {
         Ok(status)
     }
 
+    /// The signal that ended the command, from its exit `status`: in a sandbox, where the
+    /// init reports a death by signal N as 128 + N, as a shell does.
+    pub fn ended_by_signal(&self, status: std::process::ExitStatus) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        status.signal().or_else(|| {
+            let code = status.code()?;
+            (self.sandbox.is_some() && (129..=192).contains(&code)).then(|| code - 128)
+        })
+    }
+
     /// The names of the submission's processes still running: in a sandbox, every process
     /// below its init (orphans are the init's children); without one, the process group's.
     pub fn still_running(&self) -> Vec<String> {
-        let Some(group) = self.group else {
-            return Vec::new();
-        };
-        let pids: Vec<i32> = if self.sandbox.is_some() {
-            descendants(group.as_raw())
-        } else {
-            processes_in_group(group.as_raw())
-        };
-        pids.into_iter()
+        self.pids()
+            .into_iter()
             .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
             .map(|name| name.trim_end().to_owned())
             .collect()
+    }
+
+    /// The TCP ports the submission's processes listen on.
+    pub fn listening_ports(&self) -> Vec<u16> {
+        let mut sockets = Vec::new();
+        for pid in self.pids().into_iter().chain(self.group.map(Pid::as_raw)) {
+            let Ok(descriptors) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                continue;
+            };
+            for descriptor in descriptors.flatten() {
+                let target = std::fs::read_link(descriptor.path()).unwrap_or_default();
+                let inode = target
+                    .to_str()
+                    .and_then(|link| link.strip_prefix("socket:["))
+                    .and_then(|rest| rest.strip_suffix(']'))
+                    .map(str::to_owned);
+                sockets.extend(inode);
+            }
+        }
+        let mut ports: Vec<u16> = ["/proc/net/tcp", "/proc/net/tcp6"]
+            .iter()
+            .filter_map(|table| std::fs::read_to_string(table).ok())
+            .flat_map(|table| listening(&table, &sockets))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
+    /// The submission's processes but its sandbox's init: in a sandbox, every process below
+    /// the init (orphans are the init's children); without one, the process group's.
+    fn pids(&self) -> Vec<i32> {
+        let Some(group) = self.group else {
+            return Vec::new();
+        };
+        if self.sandbox.is_some() {
+            descendants(group.as_raw())
+        } else {
+            processes_in_group(group.as_raw())
+        }
     }
 
     /// Sends `signal` to the whole group, as Ctrl-C in a terminal would: a wrapper script and
@@ -356,7 +428,8 @@ fn descendants(pid: i32) -> Vec<i32> {
             continue;
         };
         for task in tasks.flatten() {
-            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            let children =
+                std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
             for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
                 if found.len() < 4096 && !found.contains(&child) {
                     found.push(child);
@@ -366,6 +439,23 @@ fn descendants(pid: i32) -> Vec<i32> {
         }
     }
     found
+}
+
+/// The local ports of the listening sockets of a `/proc/net/tcp` table whose inodes are among
+/// `sockets` (`sl local_address rem_address st … inode`, the port in hex, LISTEN as `0A`).
+fn listening(table: &str, sockets: &[String]) -> Vec<u16> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+            if *state != "0A" || !sockets.iter().any(|socket| socket == inode) {
+                return None;
+            }
+            u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()
+        })
+        .collect()
 }
 
 /// The processes whose process group is `group`.
@@ -381,7 +471,14 @@ fn processes_in_group(group: i32) -> Vec<i32> {
             // hold anything.
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|stat| stat.rsplit_once(')')?.1.split_whitespace().nth(2)?.parse().ok())
+                .and_then(|stat| {
+                    stat.rsplit_once(')')?
+                        .1
+                        .split_whitespace()
+                        .nth(2)?
+                        .parse()
+                        .ok()
+                })
                 == Some(group)
         })
         .collect()
@@ -421,4 +518,20 @@ fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<(), TargetE
             )
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listening_socket_s_port_is_read_from_the_kernel_s_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0 100 0 0 10 0
+   1: 0100007F:1F41 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 4243 1 0 100 0 0 10 0
+   2: 0100007F:1F42 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9999 1 0 100 0 0 10 0
+";
+        let mine = ["4242".to_owned(), "4243".to_owned()];
+        assert_eq!(listening(table, &mine), [8000]);
+    }
 }

@@ -68,6 +68,7 @@ impl Target for ReferenceTarget {
             took: begun.elapsed(),
             status: None,
             left_running: Vec::new(),
+            ended_by_signal: None,
         })
     }
 

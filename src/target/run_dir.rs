@@ -102,10 +102,7 @@ mod tests {
         age(&left_behind, STALE_AFTER * 2);
         let in_use = RunDir::new().unwrap();
         age(in_use.path(), STALE_AFTER * 2);
-        let just_made = tempfile::Builder::new()
-            .prefix(PREFIX)
-            .tempdir()
-            .unwrap();
+        let just_made = tempfile::Builder::new().prefix(PREFIX).tempdir().unwrap();
 
         remove_stale_run_folders();
 

@@ -66,7 +66,9 @@ impl ServerClock {
     /// not shifted). A program whose clock libfaketime cannot reach (Go's) runs on time all
     /// the same: judge by the response's `Date` where there is one.
     pub fn shift(&self) -> Duration {
-        self.shift.as_ref().map_or(Duration::ZERO, |(shift, _)| *shift)
+        self.shift
+            .as_ref()
+            .map_or(Duration::ZERO, |(shift, _)| *shift)
     }
 
     /// The environment that sets it, for the server's processes.
@@ -120,7 +122,7 @@ mod tests {
         // Every day of four years, leap day included.
         let start = UNIX_EPOCH + DAY * 20_000;
         for day in 0..(4 * 366) {
-            let now = start + DAY * day + Duration::from_secs(day * 3_607 % 86_400);
+            let now = start + DAY * day + Duration::from_secs(u64::from(day) * 3_607 % 86_400);
             let shift = days_to_one_digit_expiry(now);
             assert!(shift < DAY * 40, "{shift:?}");
             let expiry_day = day_of_month(now + shift + DAY * 30);

@@ -239,9 +239,12 @@ const MONTHS: [&str; 12] = [
 
 static UNIX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(\d{10}|\d{13})(?:\.\d+)?\b").expect("a valid pattern"));
+/// No word boundary before the year: a table whose value column touches the date
+/// (`c31c288f77f62027-01-03 02:21:56 UTC`) still shows it, and a year must be followed by its
+/// dash, so the first four digits that are show where the date starts.
 static ISO: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:\s*(Z\b|[+-]\d{2}:?\d{2}\b|UTC\b|GMT\b))?",
+        r"(?i)(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(?:\s*(Z\b|[+-]\d{2}:?\d{2}\b|UTC\b|GMT\b))?",
     )
     .expect("a valid pattern")
 });
@@ -383,6 +386,7 @@ mod tests {
     )]
     #[case::asctime_utc("cookiemonster Sat Dec 26 09:00:00 2026")]
     #[case::netscape_jar("127.0.0.1\tFALSE\t/\tFALSE\t1798275600\tcookiemonster\tabc")]
+    #[case::value_column_touching_the_date("cookiemonster c31c288f77f62026-12-26 09:00:00 UTC")]
     fn every_common_form_of_the_expiry_is_read(#[case] line: &str) {
         let listing = Listing::read(line, NAMES);
         let dates = listing.dates("cookiemonster");

@@ -7,9 +7,13 @@
 //! cookies, run 2 must send back the persistent ones (and the site deletes cookiemonster),
 //! run 3 must no longer send it. Each run happens once, for the first check that needs it.
 
+mod hints;
 mod listing;
 mod site;
 
+pub use hints::hint;
+
+use super::language::Language;
 use super::{Check, Ctx, Failure, check, ensure};
 use crate::target::{ClientRun, ClientTarget, submission_time_zone};
 use listing::{Listing, Shown};
@@ -128,6 +132,11 @@ impl ClientUnderTest {
             site: Site::scripted(),
             runs: Vec::new(),
         }
+    }
+
+    /// The language of the client's command, where it tells.
+    pub fn language(&self) -> Option<Language> {
+        self.target.command().and_then(Language::of)
     }
 
     pub fn output_tail(&self) -> Option<String> {
