@@ -7,68 +7,18 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::processes_named;
-
-const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
-
-fn hostile() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile")
-}
-
-/// Whether bubblewrap works here; if not, says so and proves the honest fallback.
-fn bwrap_works() -> bool {
-    let (output, report) = grade(
-        &["--stage", "1", "--sandbox", "bwrap"],
-        &hostile(),
-        &["true"],
-    );
-    let error = report["error"].as_str().unwrap_or_default();
-    if output.status.code() == Some(2) && error.contains("bubblewrap cannot run here") {
-        eprintln!("bubblewrap cannot run on this machine: checking the fallback instead");
-        let (output, report) = grade(&["--stage", "1"], &hostile(), &["true"]);
-        assert_eq!(report["sandbox"], "none", "{output:?}");
-        assert!(!report["sandbox_warning"].is_null(), "{report}");
-        return false;
-    }
-    true
-}
-
-/// Runs `grade` (JSON report to a file) on `dir`, killing it past 60 s.
-fn grade(options: &[&str], dir: &Path, command: &[&str]) -> (Output, serde_json::Value) {
-    let out = tempfile::tempdir().unwrap();
-    let report = out.path().join("report.json");
-    let output = support::run_within(
-        Command::new(BIN)
-            .arg("grade")
-            .args(options)
-            .args(["--format", "json", "--output"])
-            .arg(&report)
-            .arg("--dir")
-            .arg(dir)
-            .arg("--")
-            .args(command),
-        Duration::from_secs(60),
-    );
-    let json = std::fs::read_to_string(&report)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or(serde_json::Value::Null);
-    (output, json)
-}
+use support::{bwrap_works, check, grade, processes_named};
 
 fn marker(what: &str) -> String {
     format!("sl{what}{}", std::process::id() % 100_000)
 }
 
-fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    report["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|check| check["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {report}"))
+const BIN: &str = env!("CARGO_BIN_EXE_session-lab");
+
+fn hostile() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile")
 }
 
 #[test]

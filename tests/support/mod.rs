@@ -1,6 +1,7 @@
 //! What several test files share: a throwaway HTTP server on a free loopback port, for
-//! replaying what other sites send, running the binary within a time limit, a look at
-//! whether a process is still running, and the checks of a report that ended one way.
+//! replaying what other sites send, running the binary within a time limit, `grade` run as
+//! instructors run it (and whether its sandbox works here), a look at whether a process is
+//! still running, and the checks of a report that ended one way.
 
 #[allow(dead_code)] // only the browser tests drive a browser
 pub mod devtools;
@@ -12,6 +13,7 @@ use hyper::{Request, Response};
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::Ipv4Addr;
+use std::path::Path;
 
 /// Serves `handler` on a free loopback port for the rest of the test; `handler` is made from
 /// the port, for answers that must name it (a redirect's `Location`).
@@ -214,4 +216,60 @@ pub fn session_id(reply: &reqwest::Response) -> String {
         .and_then(|rest| rest.split(';').next())
         .unwrap()
         .to_owned()
+}
+
+/// Whether bubblewrap works here; if not, says so and proves the honest fallback.
+#[allow(dead_code)] // not every test file that shares this module sandboxes
+pub fn bwrap_works() -> bool {
+    let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
+    let (output, report) = grade(&["--stage", "1", "--sandbox", "bwrap"], &hostile, &["true"]);
+    let error = report["error"].as_str().unwrap_or_default();
+    if output.status.code() == Some(2) && error.contains("bubblewrap cannot run here") {
+        eprintln!("bubblewrap cannot run on this machine: checking the fallback instead");
+        let (output, report) = grade(&["--stage", "1"], &hostile, &["true"]);
+        assert_eq!(report["sandbox"], "none", "{output:?}");
+        assert!(!report["sandbox_warning"].is_null(), "{report}");
+        return false;
+    }
+    true
+}
+
+/// Runs `grade` (JSON report to a file) on `dir`, killing it past four minutes (a Java
+/// solution's eight starts take half a minute on a busy machine).
+#[allow(dead_code)] // not every test file that shares this module runs `grade`
+pub fn grade(
+    options: &[&str],
+    dir: &Path,
+    command: &[&str],
+) -> (std::process::Output, serde_json::Value) {
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.json");
+    let output = run_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_session-lab"))
+            .arg("grade")
+            .args(options)
+            .args(["--format", "json", "--output"])
+            .arg(&report)
+            .arg("--dir")
+            .arg(dir)
+            .arg("--")
+            .args(command),
+        std::time::Duration::from_secs(240),
+    );
+    let json = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    (output, json)
+}
+
+/// The check `id` of a JSON report.
+#[allow(dead_code)] // not every test file that shares this module reads JSON reports
+pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {report}"))
 }
