@@ -6,10 +6,17 @@ A grader that fails a correct solution once in a few hundred runs is not trusted
 that is measured. Gradings run --jobs at a time, as an instructor's CI would, so the machine is
 busy the way it is in real use.
 
-Usage: python3 benches/soak.py [--runs 300] [--jobs 2] [--stage 4] [--fixture NAME …]
+With --overload N, `stress --cpu N` runs beside the gradings the whole time (Debian's
+`stress`), so that the grader's time limits are proved under a machine loaded far past its
+cores: a limit that decides a verdict must hold there too (src/patience.rs).
+
+Usage: python3 benches/soak.py [--runs 300] [--jobs 2] [--stage 4] [--overload N] [--fixture NAME …]
 The fixtures are the correct servers (stages 1 to --stage) and the correct stage-5 cookie
-clients (`client-NAME`, graded alone with --only 5).
-Needs: cargo (builds the release binary), python3 with flask and requests, node, curl.
+clients (`client-NAME`, graded alone with --only 5), in every language tests/languages.rs
+proves.
+Needs: cargo (builds the release binary), python3 with flask, requests and aiohttp, node (and
+`npm ci` in tests/fixtures/submissions/express), curl, java, go, ruby with webrick, php; stress
+for --overload.
 """
 import argparse
 import collections
@@ -32,12 +39,22 @@ FIXTURES = {
     "keep-alive": ["python3", "server.py"],
     "flask": ["python3", "app.py", "{port}"],
     "node": ["node", "server.js", "{port}"],
+    # The other languages, as tests/languages.rs grades them.
+    "java": ["java", "Server.java", "{port}"],
+    "go": ["go", "run", ".", "{port}"],
+    "ruby-webrick": ["ruby", "server.rb", "{port}"],
+    "php": ["php", "-S", "127.0.0.1:{port}", "index.php"],
+    "express": ["node", "server.js", "{port}"],
+    "aiohttp": ["python3", "server.py", "{port}"],
     # Cookie clients, as tests/grade_client.rs grades them.
     "client-requests": "python3 client.py {url}",
     "client-urllib": "python3 client.py {url}",
     "client-curl": "./client.sh {url}",
     "client-handmade": "python3 client.py {url}",
     "client-node-fetch": "node client.js {url}",
+    "client-node-http": "node client.js {url}",
+    "client-go-cookiejar": "go run . {url}",
+    "client-touching-columns": "python3 client.py {url}",
 }
 
 
@@ -67,6 +84,8 @@ def main():
     parser.add_argument("--runs", type=int, default=300, help="gradings of each fixture")
     parser.add_argument("--jobs", type=int, default=2, help="gradings at once")
     parser.add_argument("--stage", type=int, default=4)
+    parser.add_argument("--overload", type=int, default=0, metavar="N",
+                        help="run `stress --cpu N` beside the gradings")
     parser.add_argument("--fixture", action="append", choices=sorted(FIXTURES),
                         help="only these fixtures (repeatable); all by default")
     args = parser.parse_args()
@@ -75,6 +94,11 @@ def main():
     subprocess.run(["cargo", "build", "--release", "--all-features", "--quiet"],
                    cwd=ROOT, check=True)
     jobs = [fixture for _ in range(args.runs) for fixture in fixtures]
+    stress = None
+    if args.overload:
+        stress = subprocess.Popen(["stress", "--cpu", str(args.overload)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    loads = []
     wrong = collections.Counter()
     notes = collections.Counter()
     seconds = collections.defaultdict(list)
@@ -83,6 +107,7 @@ def main():
         for done, (fixture, failures, took, noted) in enumerate(
                 pool.map(lambda f: grade(f, args.stage), jobs), 1):
             seconds[fixture].append(took)
+            loads.append(os.getloadavg()[0])
             if failures:
                 wrong[fixture] += 1
                 print(f"WRONG verdict for correct fixture {fixture}:", *failures, sep="\n  ",
@@ -93,8 +118,15 @@ def main():
             if done % 50 == 0:
                 print(f"{done}/{len(jobs)} gradings, {sum(wrong.values())} wrong", flush=True)
 
+    if stress:
+        stress.terminate()
+        stress.wait()
+    loads.sort()
     print(f"\n{len(jobs)} gradings (servers: stages 1-{args.stage}; clients: stage 5) in"
-          f" {time.monotonic() - begun:.0f} s, {args.jobs} at a time")
+          f" {time.monotonic() - begun:.0f} s, {args.jobs} at a time"
+          + (f", beside stress --cpu {args.overload}" if args.overload else "")
+          + f"; load average (1 min) median {loads[len(loads) // 2]:.1f}, max {loads[-1]:.1f}"
+          f" on {os.cpu_count()} cores")
     for fixture in fixtures:
         times = sorted(seconds[fixture])
         print(f"  {fixture:<18} {args.runs} gradings: {wrong[fixture]} wrong verdicts,"

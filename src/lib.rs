@@ -10,6 +10,7 @@
 //! - [`target`]: a server under test, in-process or a child process, that can be restarted.
 //! - [`clock`]: the time source, injectable so tests can freeze it.
 //! - [`html`]: text made safe for HTML pages.
+//! - [`patience`]: the grader's time limits, stretched by the machine's load.
 //! - [`atomic_file`]: files replaced whole or not at all (the state file, the grader's report).
 //! - [`remove_tree`]: a folder a submission wrote into removed, however deep its tree.
 
@@ -21,6 +22,7 @@ pub mod client;
 pub mod clock;
 pub mod grade;
 pub mod html;
+pub mod patience;
 pub mod remove_tree;
 pub mod sandbox;
 pub mod server;

@@ -24,8 +24,8 @@ pub const MAX_BODY: usize = 1024 * 1024;
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(REQUEST_TIMEOUT)
-        .connect_timeout(REQUEST_TIMEOUT)
+        .timeout(crate::patience::stretched(REQUEST_TIMEOUT))
+        .connect_timeout(crate::patience::stretched(REQUEST_TIMEOUT))
         .pool_idle_timeout(Duration::from_secs(2))
         .build()
         .expect("a client without TLS or proxies always builds")

@@ -580,7 +580,12 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         (check.run)(ctx).await
     };
     let outcome =
-        match tokio::time::timeout(CHECK_TIMEOUT, AssertUnwindSafe(attempt).catch_unwind()).await {
+        match tokio::time::timeout(
+            crate::patience::stretched(CHECK_TIMEOUT),
+            AssertUnwindSafe(attempt).catch_unwind(),
+        )
+        .await
+        {
             Ok(Ok(result)) => result,
             Ok(Err(panic)) => Err(Failure::new(format!(
                 "internal error in the check (please report it): {}",

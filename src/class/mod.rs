@@ -281,7 +281,7 @@ async fn grade_entry(
             let graded = grade::grade(within, |check| {
                 completed.borrow_mut().push(check.clone());
             });
-            match tokio::time::timeout(options.timeout, graded).await {
+            match tokio::time::timeout(crate::patience::stretched(options.timeout), graded).await {
                 Ok(report) => report,
                 Err(_) => Report::unfinished(
                     selection,

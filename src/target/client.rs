@@ -124,7 +124,8 @@ impl ClientTarget for CommandClient {
         }
         let mut process =
             Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &output).await?;
-        let waited = tokio::time::timeout(self.spec.run_timeout, process.child.wait()).await;
+        let run_timeout = crate::patience::stretched(self.spec.run_timeout);
+        let waited = tokio::time::timeout(run_timeout, process.child.wait()).await;
         // Whatever it left running goes too, before its output is read.
         process.end_with_output().await;
         let problem = match waited {
@@ -143,8 +144,8 @@ impl ClientTarget for CommandClient {
             )),
             Ok(Err(error)) => Some(format!("waiting for it failed: {error}")),
             Err(_) => Some(format!(
-                "it did not end within {:?} (--client-timeout) and was killed",
-                self.spec.run_timeout
+                "it did not end within {:?} (--client-timeout, stretched for the machine's load) and was killed",
+                run_timeout
             )),
         };
         Ok(ClientRun {

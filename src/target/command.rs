@@ -5,6 +5,7 @@ use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
 use super::{
     EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, Stopped, Target, TargetError, free_port,
 };
+use crate::patience::{self, Load};
 use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
 use nix::sys::signal::Signal;
@@ -80,7 +81,8 @@ impl CommandTarget {
     }
 
     async fn wait_until_listening(&mut self) -> Result<(), TargetError> {
-        let deadline = Instant::now() + self.spec.start_timeout;
+        let start_timeout = patience::stretched(self.spec.start_timeout);
+        let deadline = Instant::now() + start_timeout;
         let candidates = [
             SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)),
             SocketAddr::from((Ipv6Addr::LOCALHOST, self.port)),
@@ -133,7 +135,7 @@ impl CommandTarget {
                     "`{}` did not listen on 127.0.0.1:{} within {:?}{instead}; it was killed",
                     self.program(),
                     self.port,
-                    self.spec.start_timeout
+                    start_timeout
                 )));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -180,15 +182,20 @@ impl Target for CommandTarget {
                 self.program()
             )));
         };
+        let load = Load::now();
+        let (second_signal_after, deadline) = (
+            load.stretched(SECOND_SIGNAL_AFTER),
+            load.stretched(EXIT_DEADLINE),
+        );
         let begun = Instant::now();
         process.signal(nix_signal(signal));
         let mut needed_second_signal = false;
-        let status = match tokio::time::timeout(SECOND_SIGNAL_AFTER, process.wait_for_all()).await {
+        let status = match tokio::time::timeout(second_signal_after, process.wait_for_all()).await {
             Ok(status) => Some(status),
             Err(_) => {
                 process.signal(nix_signal(signal));
                 needed_second_signal = true;
-                let rest = EXIT_DEADLINE.saturating_sub(begun.elapsed());
+                let rest = deadline.saturating_sub(begun.elapsed());
                 tokio::time::timeout(rest, process.wait_for_all())
                     .await
                     .ok()
@@ -215,6 +222,8 @@ impl Target for CommandTarget {
             status: status.map(|status| status.to_string()),
             left_running,
             ended_by_signal,
+            deadline,
+            second_signal_after,
         })
     }
 

@@ -45,6 +45,10 @@ pub struct Stopped {
     pub needed_second_signal: bool,
     /// From the signal to the exit.
     pub took: Duration,
+    /// How long it was given: [`EXIT_DEADLINE`], stretched by the machine's load.
+    pub deadline: Duration,
+    /// When the signal was sent again: [`SECOND_SIGNAL_AFTER`], stretched likewise.
+    pub second_signal_after: Duration,
     /// The exit status as the OS reports it, where there is one.
     pub status: Option<String>,
     /// The programs (by name) still running at the deadline, killed then.

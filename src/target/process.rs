@@ -397,7 +397,9 @@ impl Process {
         let _ = self.child.kill().await;
         self.group = None;
         if let Some(init) = self.sandbox.take().and_then(|sandbox| sandbox.init_gone) {
-            let _ = tokio::time::timeout(EXIT_DEADLINE, init.readable()).await;
+            let _ =
+                tokio::time::timeout(crate::patience::stretched(EXIT_DEADLINE), init.readable())
+                    .await;
         }
     }
 

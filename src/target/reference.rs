@@ -68,6 +68,8 @@ impl Target for ReferenceTarget {
             took: begun.elapsed(),
             status: None,
             left_running: Vec::new(),
+            deadline: super::EXIT_DEADLINE,
+            second_signal_after: super::SECOND_SIGNAL_AFTER,
             ended_by_signal: None,
         })
     }
