@@ -15,14 +15,28 @@ pub const MOST_STRETCH: f64 = 10.0;
 pub struct Load(f64);
 
 impl Load {
-    /// The load now, from `/proc/loadavg`; an idle machine where it cannot be read.
+    /// The load now, from `/proc/loadavg`: the average over the last minute, or the tasks
+    /// runnable at this moment (but the one reading) where there are more, since the average
+    /// takes a minute to catch up with a machine that has just become busy. An idle machine
+    /// where it cannot be read.
     pub fn now() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
-        let one_minute = std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|text| text.split_whitespace().next()?.parse::<f64>().ok())
+        let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        Self(Self::from_loadavg(&text) / cores)
+    }
+
+    /// The runnable tasks `/proc/loadavg` tells of (`0.52 0.58 0.59 3/467 12345`).
+    fn from_loadavg(text: &str) -> f64 {
+        let mut fields = text.split_whitespace();
+        let one_minute = fields
+            .next()
+            .and_then(|field| field.parse::<f64>().ok())
             .unwrap_or(0.0);
-        Self(one_minute / cores)
+        let runnable_now = fields
+            .nth(2)
+            .and_then(|field| field.split_once('/')?.0.parse::<f64>().ok())
+            .map_or(0.0, |runnable| runnable - 1.0);
+        one_minute.max(runnable_now)
     }
 
     /// A load of `per_core` runnable tasks per core, for tests.
@@ -59,15 +73,19 @@ mod tests {
         let five = Duration::from_secs(5);
         assert_eq!(Load::per_core(0.3).stretched(five), five);
         assert_eq!(Load::per_core(1.0).stretched(five), five);
-        assert_eq!(
-            Load::per_core(3.0).stretched(five),
-            Duration::from_secs(15)
-        );
+        assert_eq!(Load::per_core(3.0).stretched(five), Duration::from_secs(15));
         assert_eq!(
             Load::per_core(39.0).stretched(five),
             Duration::from_secs(50)
         );
         assert_eq!(Load::per_core(f64::NAN).stretched(five), five);
+    }
+
+    #[test]
+    fn a_machine_that_has_just_become_busy_counts_as_busy() {
+        assert_eq!(Load::from_loadavg("0.52 0.58 0.59 3/467 12345"), 2.0);
+        assert_eq!(Load::from_loadavg("7.50 3.00 1.00 1/467 12345"), 7.5);
+        assert_eq!(Load::from_loadavg(""), 0.0);
     }
 
     #[test]

@@ -579,23 +579,22 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         }
         (check.run)(ctx).await
     };
-    let outcome =
-        match tokio::time::timeout(
-            crate::patience::stretched(CHECK_TIMEOUT),
-            AssertUnwindSafe(attempt).catch_unwind(),
-        )
-        .await
-        {
-            Ok(Ok(result)) => result,
-            Ok(Err(panic)) => Err(Failure::new(format!(
-                "internal error in the check (please report it): {}",
-                panic_message(panic.as_ref())
-            ))),
-            Err(_) => Err(Failure::new(format!(
-                "the check did not finish within {} s",
-                CHECK_TIMEOUT.as_secs()
-            ))),
-        };
+    let outcome = match tokio::time::timeout(
+        crate::patience::stretched(CHECK_TIMEOUT),
+        AssertUnwindSafe(attempt).catch_unwind(),
+    )
+    .await
+    {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(Failure::new(format!(
+            "internal error in the check (please report it): {}",
+            panic_message(panic.as_ref())
+        ))),
+        Err(_) => Err(Failure::new(format!(
+            "the check did not finish within {} s",
+            CHECK_TIMEOUT.as_secs()
+        ))),
+    };
     let failed = outcome.is_err();
     let outcome = outcome.map_err(Failure::bounded);
     CheckReport {

@@ -526,6 +526,50 @@ fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<(), TargetE
 mod tests {
     use super::*;
 
+    fn output(dir: &Path) -> Output {
+        Output {
+            stdout: Mutex::new(CappedFile::create(&dir.join("out"), 1 << 20).unwrap()),
+            stderr: Mutex::new(CappedFile::create(&dir.join("err"), 1 << 20).unwrap()),
+            head: Mutex::new(Vec::new()),
+            tail: Mutex::new(VecDeque::new()),
+            recorded: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    #[test]
+    fn an_excerpt_keeps_the_first_lines_where_a_start_failure_names_its_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let long = output(dir.path());
+        long.record(
+            &long.stderr,
+            b"Exception in thread \"main\" java.lang.InternalError: Error loading java.security file\n",
+        );
+        for frame in 0..200 {
+            long.record(
+                &long.stderr,
+                format!("\tat frame{frame}(Server.java)\n").as_bytes(),
+            );
+        }
+        let excerpt = long.excerpt().unwrap();
+        assert!(excerpt.starts_with("Exception in thread"), "{excerpt}");
+        assert!(excerpt.contains("bytes left out"), "{excerpt}");
+        assert!(excerpt.ends_with("at frame199(Server.java)\n"), "{excerpt}");
+        assert!(excerpt.len() < HEAD_BYTES + TAIL_BYTES + 100);
+
+        let short = output(dir.path());
+        short.record(&short.stdout, b"listening\n");
+        short.record(&short.stderr, b"bye\n");
+        assert_eq!(short.excerpt().unwrap(), "listening\nbye\n");
+        // Longer than the tail, shorter than head and tail: all of it, once.
+        let middle = output(dir.path());
+        let text: String = (0..2500u32)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        middle.record(&middle.stdout, text.as_bytes());
+        assert_eq!(middle.excerpt().unwrap(), text);
+        assert_eq!(output(dir.path()).excerpt(), None);
+    }
+
     #[test]
     fn a_listening_socket_s_port_is_read_from_the_kernel_s_table() {
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
