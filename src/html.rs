@@ -2,7 +2,8 @@
 //! show text that someone else chose (a user name, a student's id or output).
 
 /// `text` safe in HTML content and in quoted attribute values. A control character (other
-/// than line breaks and tabs) is shown as `�`, not passed on to be obeyed.
+/// than line breaks and tabs) or a bidirectional control (which would reorder what follows
+/// it) is shown as `�`, not passed on to be obeyed.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -12,7 +13,7 @@ pub fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{fffd}'),
+            c if crate::text::acts(c) && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{fffd}'),
             c => out.push(c),
         }
     }

@@ -10,6 +10,7 @@
 //! - [`target`]: a server under test, in-process or a child process, that can be restarted.
 //! - [`clock`]: the time source, injectable so tests can freeze it.
 //! - [`html`]: text made safe for HTML pages.
+//! - [`text`]: text a submission wrote or named, shown as itself on a terminal, in a file or a cell.
 //! - [`patience`]: the grader's time limits, stretched by the machine's load.
 //! - [`atomic_file`]: files replaced whole or not at all (the state file, the grader's report).
 //! - [`remove_tree`]: a folder a submission wrote into removed, however deep its tree.
@@ -28,3 +29,4 @@ pub mod sandbox;
 pub mod server;
 pub mod store;
 pub mod target;
+pub mod text;

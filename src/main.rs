@@ -687,12 +687,9 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A student id as a terminal may show it: control characters (an id is a file name, which may
-/// hold any) become `?`.
+/// A student id as a terminal may show it (an id is a file name, which may hold anything).
 fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    session_lab::text::one_line(text).into_owned()
 }
 
 /// Default gradings at once per core: a grading mostly waits (on starts, restarts and the 5 s

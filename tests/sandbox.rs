@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -232,4 +233,105 @@ fn a_correct_client_passes_every_check_inside_the_sandbox(
     assert_eq!(output.status.code(), Some(0), "{report}");
     assert_eq!(report["sandbox"], "bwrap");
     assert_eq!(report["score"], report["max_score"], "{report}");
+}
+
+/// A submission that builds a 16,000-level tree in its scratch folder, beside a student whose
+/// folder is named with terminal escapes: the class still gets every report and its
+/// `grades.csv`, the tree is gone afterwards, and no control character reaches the CSV or the
+/// terminal.
+#[test]
+fn a_deep_tree_is_removed_and_escapes_in_names_stay_text_and_the_class_gets_its_outputs() {
+    let class = tempfile::tempdir().unwrap();
+    // The run folders go here, where the test can see that none is left; the sandbox's user
+    // must be able to pass through it.
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let deep = class.path().join("deep");
+    std::fs::create_dir(&deep).unwrap();
+    std::fs::copy(hostile().join("deep_tree.py"), deep.join("server.py")).unwrap();
+    let named = class.path().join("\x1b]0;pwned\x07\x1b[2Jeve\r");
+    std::fs::create_dir(&named).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded/server.py"),
+        named.join("server.py"),
+    )
+    .unwrap();
+    let out = class.path().join("results");
+    let output = support::run_within(
+        Command::new(BIN)
+            .arg("grade-class")
+            .arg(class.path())
+            .arg("--out")
+            .arg(&out)
+            .args([
+                "--stage",
+                "1",
+                "--jobs",
+                "2",
+                "--",
+                "python3",
+                "server.py",
+                "{port}",
+            ])
+            .env("TMPDIR", temp.path()),
+        Duration::from_secs(240),
+    );
+    let printed = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&printed)
+    );
+    let csv = std::fs::read_to_string(out.join("grades.csv")).unwrap();
+    assert!(csv.contains("\ndeep,8,8,graded"), "{csv}");
+    assert!(
+        csv.contains("\\x1b]0;pwned\\x07\\x1b[2Jeve\\r,8,8,graded"),
+        "{csv}"
+    );
+    for text in [csv.as_bytes(), &printed] {
+        for control in [0x1b, 0x07, b'\r'] {
+            assert!(
+                !text.contains(&control),
+                "{control:#x} in {}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+    let left: Vec<_> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// A server that prints terminal escapes (clear screen, cursor home, a window title, a forged
+/// score) and fails a check: `grade` shows its output as text, on a terminal or in a file.
+#[test]
+fn a_server_s_terminal_escapes_are_shown_as_text_not_obeyed() {
+    let forged = r#"printf '\033[2J\033[H\033]0;pwned\007\342\234\223 Score: 30/30\r\342\200\256'"#;
+    let launcher = format!("{forged}; exec python3 server.py \"$1\" --mistake not-httponly");
+    let output = support::run_within(
+        Command::new(BIN)
+            .args(["grade", "--stage", "3", "--dir"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded"))
+            .args(["--", "sh", "-c", &launcher, "sh", "{port}"]),
+        Duration::from_secs(240),
+    );
+    let stdout = &output.stdout;
+    for control in [0x1b, 0x07, b'\r'] {
+        assert!(
+            !stdout.contains(&control),
+            "{control:#x} in {}",
+            String::from_utf8_lossy(stdout)
+        );
+    }
+    let shown = String::from_utf8_lossy(stdout);
+    assert!(!shown.contains('\u{202e}'), "{shown}");
+    assert!(
+        shown.contains(r"| \x1b[2J\x1b[H\x1b]0;pwned\x07✓ Score: 30/30\r\u{202e}"),
+        "{shown}"
+    );
+    assert!(shown.contains("passed, 1 failed, 0 skipped"), "{shown}");
 }

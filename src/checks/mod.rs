@@ -100,10 +100,11 @@ impl Failure {
         self
     }
 
-    /// The failure with each of its texts cut to [`Failure::MAX_TEXT`] bytes: whatever a
-    /// submission sends or prints, a report stays small enough to read and to write quickly.
+    /// The failure with each of its texts cut to [`Failure::MAX_TEXT`] bytes and shown as text
+    /// ([`crate::text::visible`]): whatever a submission sends or prints, a report stays small
+    /// enough to read and to write quickly, and nothing in it acts on a terminal.
     pub fn bounded(self) -> Self {
-        let cut = |text: String| cut_text(text, Self::MAX_TEXT);
+        let cut = |text: String| crate::text::visible(&cut_text(text, Self::MAX_TEXT)).into_owned();
         Self {
             message: cut(self.message),
             expected: self.expected.map(cut),
@@ -616,10 +617,14 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
                 }
                 (_, Some(client)) => client.output_tail(),
             }
+            .map(|tail| crate::text::visible(&tail).into_owned())
         } else {
             None
         },
-        note: ctx.note.take(),
+        note: ctx
+            .note
+            .take()
+            .map(|note| crate::text::visible(&note).into_owned()),
     }
 }
 

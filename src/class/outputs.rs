@@ -252,11 +252,14 @@ pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), Writ
 }
 
 /// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading `'`.
+/// A cell that a spreadsheet shows as text: no formula, and nothing that acts on a terminal
+/// that prints the file (a folder name may hold ESC or BEL).
 fn spreadsheet_safe(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let text = crate::text::one_line(text);
+    if text.starts_with(['=', '+', '-', '@']) {
         format!("'{text}")
     } else {
-        text.to_owned()
+        text.into_owned()
     }
 }
 

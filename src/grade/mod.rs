@@ -149,6 +149,8 @@ impl Report {
     /// The report of a grading that stopped before any check ran: its single entry fails
     /// with the grader's own `error`, which says what to do.
     pub fn grader_error(selection: Selection, error: String, duration: Duration) -> Self {
+        // It names the submission's files, which may be named anything.
+        let error = crate::text::visible(&error).into_owned();
         let entry = grader_entry(
             GRADER_ERROR_ID,
             "the grader could not run, so no check ran",
@@ -209,7 +211,7 @@ fn grader_entry(
         title,
         hint: hint.into(),
         status: Status::Failed,
-        failure: Some(Failure::new(message)),
+        failure: Some(Failure::new(message).bounded()),
         duration: Duration::ZERO,
         output_tail: None,
         note: None,
