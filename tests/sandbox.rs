@@ -335,3 +335,77 @@ fn a_server_s_terminal_escapes_are_shown_as_text_not_obeyed() {
     );
     assert!(shown.contains("passed, 1 failed, 0 skipped"), "{shown}");
 }
+
+/// A `TMPDIR` that only root may enter: the sandbox's user could not reach its run folder, and
+/// the grader says which folder, and what to do, rather than that bubblewrap cannot run.
+#[test]
+fn a_temporary_folder_the_sandbox_cannot_reach_is_named() {
+    if !nix::unistd::geteuid().is_root() || !bwrap_works() {
+        return;
+    }
+    let closed = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let temp = closed.path().join("tmp");
+    std::fs::create_dir(&temp).unwrap();
+    std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let output = support::run_within(
+        Command::new(BIN)
+            .args(["grade", "--stage", "1", "--sandbox", "bwrap", "--dir"])
+            .arg(hostile())
+            .args(["--", "true"])
+            .env("TMPDIR", &temp),
+        Duration::from_secs(60),
+    );
+    let printed = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "the sandbox's user cannot pass through {} (mode 0700)",
+            closed.path().display()
+        )),
+        "{printed}"
+    );
+    assert!(!printed.contains("install it"), "{printed}");
+}
+
+/// `cargo install` as root puts the binaries under the 0700 /root: the sandbox's first process
+/// is reached all the same.
+#[test]
+fn a_grader_installed_where_only_root_may_enter_still_sandboxes() {
+    if !nix::unistd::geteuid().is_root() || !bwrap_works() {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let installed = home.path().join("bin");
+    std::fs::create_dir(&installed).unwrap();
+    for binary in [BIN, env!("CARGO_BIN_EXE_session-lab-init")] {
+        let name = Path::new(binary).file_name().unwrap();
+        std::fs::copy(binary, installed.join(name)).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let report = out.path().join("report.json");
+    let output = support::run_within(
+        Command::new(installed.join("session-lab"))
+            .args([
+                "grade",
+                "--stage",
+                "1",
+                "--sandbox",
+                "bwrap",
+                "--format",
+                "json",
+                "--output",
+            ])
+            .arg(&report)
+            .arg("--dir")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded"))
+            .args(["--", "python3", "server.py", "{port}"]),
+        Duration::from_secs(120),
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap_or_default())
+            .unwrap_or_default();
+    assert_eq!(json["sandbox"], "bwrap", "{output:?}");
+    assert_eq!(json["score"], 8, "{json}");
+}

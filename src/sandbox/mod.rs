@@ -74,6 +74,10 @@ pub enum SandboxError {
         "{name} is missing (expected at {0}): every sandbox runs it as its first process; `cargo install` puts it beside session-lab, so copy it there too, or grade with --sandbox none", name = init::INIT_BINARY
     )]
     InitMissing(PathBuf),
+    #[error(
+        "the sandbox's user cannot pass through {path} (mode {mode:04o}), which holds the grader's run folders: set TMPDIR to a folder every user may pass through (mode 0711 or 1777, such as /tmp), or grade with --sandbox none"
+    )]
+    Unreachable { path: PathBuf, mode: u32 },
     #[error("cannot prepare the sandbox: {0}")]
     Prepare(#[from] std::io::Error),
 }
@@ -246,6 +250,9 @@ impl Sandbox {
     /// this machine.
     fn probe(&mut self) -> Result<(), SandboxError> {
         self.init = find_init()?;
+        if is_root() {
+            reachable_by_others(&std::env::temp_dir())?;
+        }
         let work = tempfile::Builder::new()
             .prefix("session-lab-probe-")
             .tempdir()?;
@@ -457,9 +464,19 @@ impl Sandbox {
                 ]);
             }
         }
+        // Staged as a prefix is: `cargo install` as root puts it under the 0700 /root.
+        let init_source = if root {
+            let stage = work.join("init");
+            std::fs::write(&stage, "")?;
+            std::fs::set_permissions(&stage, std::fs::Permissions::from_mode(0o755))?;
+            staged.push((c_path(&self.init)?, c_path(&stage)?));
+            stage
+        } else {
+            self.init.clone()
+        };
         args.extend([
             "--ro-bind".to_owned(),
-            self.init.to_string_lossy().into_owned(),
+            init_source.to_string_lossy().into_owned(),
             init::INIT_IN_SANDBOX.to_owned(),
         ]);
         args.extend(bind("--bind", scratch));
@@ -550,6 +567,22 @@ const LIMIT_ERRORS: [&str; 7] = [
     "File too large",
     "unable to create native thread",
 ];
+
+/// Whether every folder from `/` down to `folder` lets other users through: the sandbox's user
+/// (a uid of its own, when the grader is root) must reach its run folder inside it.
+fn reachable_by_others(folder: &Path) -> Result<(), SandboxError> {
+    let folder = std::fs::canonicalize(folder)?;
+    for ancestor in folder.ancestors() {
+        let mode = std::fs::metadata(ancestor)?.permissions().mode();
+        if mode & 0o001 == 0 {
+            return Err(SandboxError::Unreachable {
+                path: ancestor.to_owned(),
+                mode: mode & 0o7777,
+            });
+        }
+    }
+    Ok(())
+}
 
 /// The init beside the running binary; for a test binary (in Cargo's `deps/`), beside the
 /// binaries one folder up.
