@@ -409,3 +409,36 @@ fn a_grader_installed_where_only_root_may_enter_still_sandboxes() {
     assert_eq!(json["sandbox"], "bwrap", "{output:?}");
     assert_eq!(json["score"], 8, "{json}");
 }
+
+/// A server that visits every port listening on loopback, the grader's cookie site among them:
+/// it is stopped before the checks that judge the client alone, so a correct client still
+/// passes every one of them.
+#[test]
+fn a_server_that_visits_the_cookie_site_cannot_sway_the_client_s_verdict() {
+    let (_, report) = grade(
+        &[
+            "--stage",
+            "5",
+            "--client",
+            "python3 client.py {url}",
+            "--client-dir",
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/clients/requests")
+                .to_string_lossy(),
+        ],
+        &hostile(),
+        &["python3", "poke_site.py", "{port}"],
+    );
+    for id in [
+        "stage5.client-runs",
+        "stage5.client-follows-redirects",
+        "stage5.client-lists-cookies",
+        "stage5.client-shows-expiry",
+        "stage5.jar-sends-back",
+        "stage5.jar-drops-session-cookies",
+        "stage5.jar-matches-path-and-domain",
+        "stage5.jar-honours-deletion",
+    ] {
+        assert_eq!(check(&report, id)["status"], "passed", "{id}: {report}");
+    }
+}

@@ -307,6 +307,20 @@ impl Ctx {
         })
     }
 
+    /// Kills the server, if it runs, before a check that judges the client alone: the server
+    /// shares the loopback with the grader's cookie site, and could otherwise find its port and
+    /// visit it, sabotaging a correct client's runs or replaying a jar for a faulty one. Only
+    /// the client's own requests reach the site; a later check that needs the server starts it
+    /// again.
+    async fn stop_server_for_the_client(&mut self) {
+        if let Some(server) = self.server.as_mut() {
+            if server.is_running() {
+                let _ = server.kill().await;
+                self.client.renew();
+            }
+        }
+    }
+
     /// Stops the target with `signal` (killing it after the deadline) and starts it again.
     pub async fn restart(&mut self, signal: StopSignal) -> Result<Stopped, Failure> {
         let restarted = self.target().restart(signal).await;
@@ -575,7 +589,9 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
                 }
             }));
         }
-        if check.judges != Judges::Client {
+        if check.judges == Judges::Client {
+            ctx.stop_server_for_the_client().await;
+        } else {
             ctx.ensure_running().await?;
         }
         (check.run)(ctx).await
