@@ -190,8 +190,9 @@ pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
         source,
     };
     let mut file = std::fs::File::open(path).map_err(|e| read_error(e.into()))?;
-    // Before the zip's index is read (it takes memory per entry): its size, and the entry
-    // count its end record states.
+    // Before the zip's index is read (it takes memory per entry): its size, and how many
+    // entries its index can hold at most, counted on the file itself (an end record may lie,
+    // or be one of several).
     let size = file.metadata().map_err(|e| read_error(e.into()))?.len();
     if size > limits.max_bytes {
         return Err(UnzipError::TooManyBytes {
@@ -199,7 +200,8 @@ pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
             name: "the zip itself".into(),
         });
     }
-    if stated_entries(&mut file).is_some_and(|count| count > limits.max_entries) {
+    let headers = central_headers(&mut file).map_err(|e| read_error(e.into()))?;
+    if headers > limits.max_entries {
         return Err(UnzipError::TooManyEntries {
             limit: limits.max_entries,
         });
@@ -274,26 +276,31 @@ pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
     })
 }
 
-/// The entry count a zip's end-of-central-directory record states (ZIP64's marker, 0xFFFF,
-/// counts as more than any cap), or `None` where there is no such record.
-fn stated_entries(file: &mut std::fs::File) -> Option<u64> {
+/// How many central-directory headers (`PK\x01\x02`) the file holds: no zip reader can list
+/// more entries than that, whatever its end-of-central-directory record states. Read in
+/// chunks, the file's length bounded by the caller.
+fn central_headers(file: &mut std::fs::File) -> std::io::Result<u64> {
     use std::io::{Seek, SeekFrom};
-    const SIGNATURE: [u8; 4] = [0x50, 0x4b, 0x05, 0x06];
-    // The record is 22 bytes plus a comment of at most 64 KiB, at the end of the file.
-    let size = file.metadata().ok()?.len();
-    let tail_length = size.min(22 + 0xFFFF);
-    file.seek(SeekFrom::Start(size - tail_length)).ok()?;
-    let mut tail = Vec::new();
-    file.take(tail_length).read_to_end(&mut tail).ok()?;
-    file.seek(SeekFrom::Start(0)).ok()?;
-    let at = tail.windows(4).rposition(|window| window == SIGNATURE)?;
-    let count = tail.get(at + 10..at + 12)?;
-    let count = u16::from_le_bytes([count[0], count[1]]);
-    Some(if count == u16::MAX {
-        u64::MAX
-    } else {
-        u64::from(count)
-    })
+    const SIGNATURE: &[u8; 4] = b"PK\x01\x02";
+    let mut count = 0;
+    let mut chunk = vec![0u8; 1 << 20];
+    // The last bytes of the previous chunk, so that a signature across two chunks is found.
+    let mut carried = 0;
+    loop {
+        let read = file.read(&mut chunk[carried..])?;
+        if read == 0 {
+            break;
+        }
+        let filled = carried + read;
+        count += chunk[..filled]
+            .windows(SIGNATURE.len())
+            .filter(|window| window == SIGNATURE)
+            .count() as u64;
+        carried = (SIGNATURE.len() - 1).min(filled);
+        chunk.copy_within(filled - carried..filled, 0);
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(count)
 }
 
 #[cfg(test)]
@@ -312,6 +319,29 @@ mod tests {
         }
         writer.finish().unwrap();
         file
+    }
+
+    #[test]
+    fn a_zip_whose_end_record_lies_is_refused_before_its_index_is_read() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let mut writer = zip::ZipWriter::new(file.reopen().unwrap());
+        for entry in 0..12_000 {
+            writer
+                .start_file(format!("{entry}"), zip::write::SimpleFileOptions::default())
+                .unwrap();
+        }
+        // The comment ends with an end record of its own, stating 5 entries: found last, it is
+        // the one a search from the end meets first.
+        let mut fake = b"PK\x05\x06".to_vec();
+        fake.extend([0, 0, 0, 0, 5, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        writer.set_raw_comment(fake.into_boxed_slice());
+        writer.finish().unwrap();
+
+        let mut opened = std::fs::File::open(file.path()).unwrap();
+        assert_eq!(central_headers(&mut opened).unwrap(), 12_000);
+        let into = tempfile::tempdir().unwrap();
+        let error = unzip(file.path(), into.path()).unwrap_err();
+        assert!(matches!(error, UnzipError::TooManyEntries { .. }), "{error}");
     }
 
     #[test]
