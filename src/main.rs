@@ -191,8 +191,12 @@ struct GradingArgs {
     /// CPU seconds each of its processes may use (sandbox).
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().cpu_seconds)]
     cpu_limit: u64,
+    /// Files each of its processes may hold open at once (sandbox).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().open_files)]
+    open_file_limit: u64,
     /// An environment variable for the submission (repeatable); the sandbox passes no other
-    /// than PATH, HOME, LANG, and PORT for a server (URL and TZ for a client).
+    /// than PATH, HOME, LANG, and PORT, TZ and the moved clock for a server (URL and TZ for a
+    /// client).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
     /// The command that starts the server (not needed for `--only 5 --client CMD`).
@@ -234,6 +238,7 @@ impl GradingArgs {
             memory: self.memory_limit << 20,
             file_size: self.file_size_limit << 20,
             cpu_seconds: self.cpu_limit,
+            open_files: self.open_file_limit,
         };
         let sandbox = Sandbox::new(self.sandbox, limits, self.env.clone())?;
         if sandbox.is_bwrap() {

@@ -442,3 +442,37 @@ fn a_server_that_visits_the_cookie_site_cannot_sway_the_client_s_verdict() {
         assert_eq!(check(&report, id)["status"], "passed", "{id}: {report}");
     }
 }
+
+/// Open files are bounded per process, and the failure names the limit it met.
+#[test]
+fn open_files_are_bounded_and_the_failure_names_the_limit() {
+    if !bwrap_works() {
+        return;
+    }
+    let (_, report) = grade(
+        &[
+            "--stage",
+            "1",
+            "--sandbox",
+            "bwrap",
+            "--open-file-limit",
+            "256",
+        ],
+        &hostile(),
+        &["python3", "exhaust.py", "files", "files"],
+    );
+    let listens = check(&report, "stage1.listens");
+    let tail = listens["output_tail"].as_str().unwrap_or_default();
+    let opened: usize = tail
+        .split("open refused after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(opened < 256, "{opened} files were opened");
+    let message = listens["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("256 open files per process (--open-file-limit)"),
+        "{message}"
+    );
+}

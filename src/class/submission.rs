@@ -341,7 +341,10 @@ mod tests {
         assert_eq!(central_headers(&mut opened).unwrap(), 12_000);
         let into = tempfile::tempdir().unwrap();
         let error = unzip(file.path(), into.path()).unwrap_err();
-        assert!(matches!(error, UnzipError::TooManyEntries { .. }), "{error}");
+        assert!(
+            matches!(error, UnzipError::TooManyEntries { .. }),
+            "{error}"
+        );
     }
 
     #[test]

@@ -80,11 +80,13 @@ fn installation(executable: &Path) -> Option<PathBuf> {
     (bin.ends_with("bin") && !shared.contains(&root)).then(|| root.to_owned())
 }
 
-/// The entries of `/etc` that symlinks under `root` lead into, looked at to a bounded depth
-/// and count (an installation holds a few thousand files).
+/// The entries of `/etc` that symlinks under `root` lead into, looked at two folders deep
+/// (where a package keeps its configuration links: the JDK's `conf/security/java.security`,
+/// `lib/security/cacerts`) and among a bounded count: this runs at every start, and a whole
+/// Python or Go tree holds tens of thousands of files.
 fn etc_links(root: &Path) -> Vec<PathBuf> {
-    const MOST_ENTRIES: usize = 50_000;
-    const DEEPEST: usize = 8;
+    const MOST_ENTRIES: usize = 5_000;
+    const DEEPEST: usize = 2;
     let mut found = Vec::new();
     let mut folders = vec![(root.to_owned(), 0)];
     let mut seen = 0;

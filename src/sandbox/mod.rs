@@ -49,6 +49,9 @@ pub struct Limits {
     pub file_size: u64,
     /// CPU seconds (RLIMIT_CPU): SIGXCPU at the limit, SIGKILL 5 s later.
     pub cpu_seconds: u64,
+    /// Files open at once, per process (RLIMIT_NOFILE, soft and hard: the JVM raises its
+    /// soft limit to the hard one).
+    pub open_files: u64,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             memory: 4 << 30,
             file_size: 64 << 20,
             cpu_seconds: 60,
+            open_files: 1024,
         }
     }
 }
@@ -227,12 +231,13 @@ impl Sandbox {
     pub fn describe(&self) -> String {
         let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
         format!(
-            "sandbox {} ({} processes, {} MiB data, {} MiB files, {} s CPU{})",
+            "sandbox {} ({} processes, {} MiB data, {} MiB files, {} s CPU, {} open files{})",
             self.label(),
             self.limits.processes,
             self.limits.memory >> 20,
             self.limits.file_size >> 20,
             self.limits.cpu_seconds,
+            self.limits.open_files,
             if names.is_empty() {
                 String::new()
             } else {
@@ -519,6 +524,7 @@ impl Sandbox {
                 set_limit(libc::RLIMIT_FSIZE, limits.file_size, limits.file_size)?;
                 set_limit(libc::RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 5)?;
                 set_limit(libc::RLIMIT_CORE, 0, 0)?;
+                set_limit(libc::RLIMIT_NOFILE, limits.open_files, limits.open_files)?;
                 check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
                 Ok(())
             });
@@ -547,10 +553,11 @@ impl Sandbox {
                 self.limits.file_size >> 20
             )),
             _ if LIMIT_ERRORS.iter().any(|error| output.contains(error)) => Some(format!(
-                "its output shows that it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit)",
+                "its output shows that it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit), {} open files per process (--open-file-limit)",
                 self.limits.processes,
                 self.limits.memory >> 20,
-                self.limits.file_size >> 20
+                self.limits.file_size >> 20,
+                self.limits.open_files
             )),
             _ => None,
         }
@@ -558,7 +565,8 @@ impl Sandbox {
 }
 
 /// What runtimes print when a limit of the sandbox stops them.
-const LIMIT_ERRORS: [&str; 7] = [
+const LIMIT_ERRORS: [&str; 8] = [
+    "Too many open files",
     "MemoryError",
     "OutOfMemoryError",
     "Cannot allocate memory",
