@@ -165,7 +165,7 @@ mod tests {
         std::fs::write(root.join("a/file"), "x").unwrap();
         std::os::unix::fs::symlink(outside.path(), root.join("a/link")).unwrap();
         for locked in ["a/b/c", "a/b", "a"] {
-            std::fs::set_permissions(root.join(locked), std::fs::Permissions::from_mode(0))
+            std::fs::set_permissions(root.join(locked), std::fs::Permissions::from_mode(0o000))
                 .unwrap();
         }
         remove_tree(&root).unwrap();
