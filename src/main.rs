@@ -194,6 +194,11 @@ struct GradingArgs {
     /// Files each of its processes may hold open at once (sandbox).
     #[arg(long, value_name = "N", default_value_t = Limits::default().open_files)]
     open_file_limit: u64,
+    /// MiB of memory for everything the server (or the client) starts, together: a memory
+    /// cgroup (sandbox, as root). `grade-class` runs no more gradings at once than the
+    /// machine's memory holds.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().grading_memory >> 20)]
+    grading_memory: u64,
     /// An environment variable for the submission (repeatable); the sandbox passes no other
     /// than PATH, HOME, LANG, and PORT, TZ and the moved clock for a server (URL and TZ for a
     /// client).
@@ -239,6 +244,7 @@ impl GradingArgs {
             file_size: self.file_size_limit << 20,
             cpu_seconds: self.cpu_limit,
             open_files: self.open_file_limit,
+            grading_memory: self.grading_memory << 20,
         };
         let sandbox = Sandbox::new(self.sandbox, limits, self.env.clone())?;
         if sandbox.is_bwrap() {
@@ -582,10 +588,22 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
     remove_stale_run_folders();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let timeout = args.grading.timeout;
+    let asked = args.jobs.map_or(JOBS_PER_CORE * cores, usize::from);
+    let jobs = match sandbox.gradings_that_fit() {
+        Some(fit) if fit < asked => {
+            eprintln!(
+                "note: {asked} gradings at once could take more memory than this machine has ({} MiB each, --grading-memory): grading {} at once",
+                args.grading.grading_memory,
+                fit.max(1)
+            );
+            fit.max(1)
+        }
+        _ => asked,
+    };
     let options = ClassOptions {
         submissions: args.submissions,
         out: args.out,
-        jobs: args.jobs.map_or(JOBS_PER_CORE * cores, usize::from),
+        jobs,
         force: args.force,
         grading: args.grading.options(selection.stages, &sandbox),
         timeout,

@@ -476,3 +476,40 @@ fn open_files_are_bounded_and_the_failure_names_the_limit() {
         "{message}"
     );
 }
+
+/// Eight processes of 256 MiB each, every one within the per-process limit: together they meet
+/// the grading's memory limit, the kernel kills within that grading only, the failure says so,
+/// and the report names the bounds in force.
+#[test]
+fn a_grading_s_memory_is_bounded_as_a_whole_and_the_failure_says_so() {
+    if !nix::unistd::geteuid().is_root() || !bwrap_works() {
+        return;
+    }
+    let (_, report) = grade(
+        &[
+            "--stage",
+            "1",
+            "--sandbox",
+            "bwrap",
+            "--grading-memory",
+            "512",
+            "--start-timeout",
+            "4",
+        ],
+        &hostile(),
+        &["python3", "exhaust.py", "memory", "memory"],
+    );
+    let bounds = report["bounds"].as_str().unwrap_or_default();
+    if bounds.contains("memory not bounded") {
+        eprintln!("no memory cgroup can be made on this machine, and the report says so: {bounds}");
+        return;
+    }
+    assert!(bounds.contains("512 MiB a grading"), "{report}");
+    let tail = check(&report, "stage1.listens")["output_tail"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        tail.contains("reached the grading's memory limit of 512 MiB (--grading-memory)"),
+        "{report}"
+    );
+}

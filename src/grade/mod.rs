@@ -117,6 +117,8 @@ pub struct Report {
     pub sandbox: &'static str,
     /// Why there was no sandbox although one was asked for (`--sandbox auto`).
     pub sandbox_warning: Option<String>,
+    /// The bounds in force on the submission: the sandbox and each of its limits.
+    pub bounds: Option<String>,
 }
 
 /// The id of the one entry of a report whose grading could not start.
@@ -139,6 +141,7 @@ impl Report {
     pub fn contained_by(mut self, sandbox: &Sandbox) -> Self {
         self.sandbox = sandbox.label();
         self.sandbox_warning = sandbox.fallback_reason().map(str::to_owned);
+        self.bounds = Some(sandbox.describe());
         self
     }
 
@@ -164,6 +167,7 @@ impl Report {
             duration,
             sandbox: "none",
             sandbox_warning: None,
+            bounds: None,
         }
     }
 
@@ -191,6 +195,7 @@ impl Report {
             duration,
             sandbox: "none",
             sandbox_warning: None,
+            bounds: None,
         }
     }
 }
@@ -244,6 +249,7 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
         duration: begun.elapsed(),
         sandbox: "none",
         sandbox_warning: None,
+        bounds: None,
     }
     .contained_by(&options.sandbox)
 }

@@ -82,6 +82,9 @@ pub fn human_summary(report: &Report) -> String {
             "\n{FAILED}warning:{FAILED:#} the submission ran WITHOUT a sandbox ({why}): it could read and change whatever this user can, and outlive the run"
         );
     }
+    if let Some(bounds) = &report.bounds {
+        let _ = writeln!(out, "\n{DIM}bounds: {bounds}{DIM:#}");
+    }
     if let Some(error) = &report.error {
         let _ = writeln!(
             out,
@@ -160,6 +163,8 @@ struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     sandbox_warning: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    bounds: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     checks: Vec<JsonCheck<'a>>,
 }
@@ -208,6 +213,7 @@ pub fn json(report: &Report) -> String {
         max_score: report.max_score(),
         sandbox: report.sandbox,
         sandbox_warning: report.sandbox_warning.as_deref(),
+        bounds: report.bounds.as_deref(),
         error: report.error.as_deref(),
         checks,
     };

@@ -10,8 +10,11 @@
 //! [`Sandbox::none`] runs the command as it is, in its own process group, and says so in
 //! every report.
 
+mod cgroup;
 pub mod init;
 mod interpreter;
+
+pub use cgroup::Cgroup;
 pub mod network;
 
 use nix::libc;
@@ -52,6 +55,9 @@ pub struct Limits {
     /// Files open at once, per process (RLIMIT_NOFILE, soft and hard: the JVM raises its
     /// soft limit to the hard one).
     pub open_files: u64,
+    /// Memory in bytes for everything one grading's server (or client) starts, together: a
+    /// memory cgroup, where the grader is root.
+    pub grading_memory: u64,
 }
 
 impl Default for Limits {
@@ -64,6 +70,7 @@ impl Default for Limits {
             file_size: 64 << 20,
             cpu_seconds: 60,
             open_files: 1024,
+            grading_memory: 1 << 30,
         }
     }
 }
@@ -96,6 +103,8 @@ pub struct Sandbox {
     env: Vec<(String, String)>,
     /// Why `auto` fell back to no sandbox, for the reports.
     fallback_reason: Option<String>,
+    /// Why a grading's memory is not bounded as a whole, where it is not.
+    memory_unbounded: Option<String>,
 }
 
 /// A place outside the submission's folder where programs keep state by default, which
@@ -187,6 +196,7 @@ impl Sandbox {
             limits: Limits::default(),
             env: Vec::new(),
             fallback_reason: None,
+            memory_unbounded: Some("no sandbox".to_owned()),
         }
     }
 
@@ -203,6 +213,7 @@ impl Sandbox {
             limits,
             env,
             fallback_reason: None,
+            memory_unbounded: None,
         };
         if sandbox.bwrap {
             if let Err(error) = sandbox.probe() {
@@ -213,6 +224,16 @@ impl Sandbox {
                 sandbox.fallback_reason = Some(error.to_string());
             }
         }
+        sandbox.memory_unbounded = if !sandbox.bwrap {
+            Some("no sandbox".to_owned())
+        } else if !is_root() {
+            Some("a memory cgroup takes root".to_owned())
+        } else {
+            let probe = format!("session-lab-probe-{}", std::process::id());
+            cgroup::Cgroup::create(&probe, limits.grading_memory)
+                .err()
+                .map(|error| format!("no memory cgroup can be made here ({error})"))
+        };
         Ok(sandbox)
     }
 
@@ -231,18 +252,60 @@ impl Sandbox {
     pub fn describe(&self) -> String {
         let names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
         format!(
-            "sandbox {} ({} processes, {} MiB data, {} MiB files, {} s CPU, {} open files{})",
+            "sandbox {} ({} processes, {} MiB data, {} MiB files, {} s CPU, {} open files, {}{})",
             self.label(),
             self.limits.processes,
             self.limits.memory >> 20,
             self.limits.file_size >> 20,
             self.limits.cpu_seconds,
             self.limits.open_files,
+            match &self.memory_unbounded {
+                None => format!("{} MiB a grading", self.limits.grading_memory >> 20),
+                Some(why) => format!("memory not bounded a grading: {why}"),
+            },
             if names.is_empty() {
                 String::new()
             } else {
                 format!("; env {}", names.join(", "))
             }
+        )
+    }
+
+    /// A memory cgroup for the programs of one run folder (named `name`), where a grading's
+    /// memory can be bounded here.
+    pub fn memory_group(&self, name: &str) -> Option<cgroup::Cgroup> {
+        if self.memory_unbounded.is_some() {
+            return None;
+        }
+        cgroup::Cgroup::create(name, self.limits.grading_memory)
+            .inspect_err(|error| tracing::warn!("no memory cgroup for {name}: {error}"))
+            .ok()
+    }
+
+    /// How many gradings at once the machine's memory holds, each with its memory bound, where
+    /// gradings are bounded so: more at once could run the machine out of memory before any
+    /// grading reached its own limit.
+    pub fn gradings_that_fit(&self) -> Option<usize> {
+        if self.memory_unbounded.is_some() {
+            return None;
+        }
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let total_kib: u64 = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))?
+            .trim()
+            .strip_suffix("kB")?
+            .trim()
+            .parse()
+            .ok()?;
+        usize::try_from((total_kib << 10) / self.limits.grading_memory.max(1)).ok()
+    }
+
+    /// What a failure says when the kernel killed a process of the grading for its memory.
+    pub fn memory_exceeded(&self) -> String {
+        format!(
+            "the kernel killed a process of the submission: together its processes reached the grading's memory limit of {} MiB (--grading-memory)",
+            self.limits.grading_memory >> 20
         )
     }
 
@@ -262,7 +325,7 @@ impl Sandbox {
             .prefix("session-lab-probe-")
             .tempdir()?;
         let scratch = self.prepare(work.path())?;
-        let mut launch = self.launch(&["true".to_owned()], &scratch, work.path(), &[])?;
+        let mut launch = self.launch(&["true".to_owned()], &scratch, work.path(), &[], None)?;
         let output = launch
             .command
             .stdin(std::process::Stdio::null())
@@ -315,6 +378,7 @@ impl Sandbox {
         scratch: &Path,
         work: &Path,
         vars: &[(&str, String)],
+        memory: Option<&cgroup::Cgroup>,
     ) -> Result<Launch, SandboxError> {
         if !self.bwrap {
             let mut command = std::process::Command::new(&argv[0]);
@@ -497,10 +561,15 @@ impl Sandbox {
         command.args(&args).env_clear().envs(environment);
         let limits = self.limits;
         let status_fd = status_write.as_raw_fd();
+        let memory = memory.map(cgroup::Cgroup::procs_fd);
         // SAFETY: between fork and exec only async-signal-safe calls, on memory prepared
         // before the fork (the C strings), and no allocation.
         unsafe {
             command.pre_exec(move || {
+                // First, as root: everything it starts is in the grading's memory cgroup.
+                if let Some(procs) = memory {
+                    cgroup::join(procs)?;
+                }
                 init::reset_signal_dispositions()?;
                 let _keep_open = &status_write;
                 if status_fd == STATUS_FD {

@@ -160,9 +160,13 @@ impl ClientTarget for CommandClient {
     }
 
     fn output_tail(&self) -> Option<String> {
-        self.last_output
-            .as_ref()
-            .and_then(|output| output.excerpt())
+        super::command::with_memory_note(
+            self.last_output
+                .as_ref()
+                .and_then(|output| output.excerpt()),
+            &self.folder,
+            &self.spec.sandbox,
+        )
     }
 
     fn command(&self) -> Option<&[String]> {

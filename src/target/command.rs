@@ -143,6 +143,23 @@ impl CommandTarget {
     }
 }
 
+/// The output shown beside a failure, and, where the grading's memory limit killed a process
+/// of it, a line that says so (a server killed that way just stops answering).
+pub(super) fn with_memory_note(
+    excerpt: Option<String>,
+    folder: &RunFolder,
+    sandbox: &Sandbox,
+) -> Option<String> {
+    if !folder.memory_exceeded() {
+        return excerpt;
+    }
+    let note = format!("[{}]", sandbox.memory_exceeded());
+    Some(match excerpt {
+        Some(excerpt) => format!("{excerpt}\n{note}"),
+        None => note,
+    })
+}
+
 fn loopback_url(addr: SocketAddr) -> Url {
     Url::parse(&format!("http://{addr}/")).expect("a socket address is a valid URL host")
 }
@@ -255,7 +272,7 @@ impl Target for CommandTarget {
     }
 
     fn output_tail(&self) -> Option<String> {
-        self.output.excerpt()
+        with_memory_note(self.output.excerpt(), &self.folder, &self.spec.sandbox)
     }
 
     fn clock_shift(&self) -> Duration {

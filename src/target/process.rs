@@ -7,7 +7,7 @@ use super::EXIT_DEADLINE;
 use super::TargetError;
 use super::copy::{CopyLimits, copy_submission};
 use super::run_dir::RunDir;
-use crate::sandbox::{Leader, Sandbox};
+use crate::sandbox::{Cgroup, Leader, Sandbox};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
@@ -35,6 +35,9 @@ const OUTPUT_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
 /// to), a `logs` folder for its output, and what the sandbox needs; removed when dropped.
 #[derive(Debug)]
 pub struct RunFolder {
+    /// The memory cgroup of every program run here, where one can be made: dropped first,
+    /// killing what is left in it, before the folder goes.
+    memory: Option<Cgroup>,
     work: RunDir,
     scratch: PathBuf,
 }
@@ -65,12 +68,26 @@ impl RunFolder {
             .map_err(|e| setup("hand the scratch copy to the sandbox's user", e))?;
         std::fs::create_dir(work.path().join("logs"))
             .map_err(|e| setup("create a directory for the program's output", e))?;
-        Ok(Self { work, scratch })
+        let name = work
+            .path()
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            memory: sandbox.memory_group(&name),
+            work,
+            scratch,
+        })
     }
 
     /// The scratch copy the program runs in.
     pub fn scratch(&self) -> &Path {
         &self.scratch
+    }
+
+    /// Whether the kernel killed one of its programs for the grading's memory limit.
+    pub fn memory_exceeded(&self) -> bool {
+        self.memory.as_ref().is_some_and(Cgroup::oom_killed)
     }
 
     /// Output files for a run named `name`: `logs/NAME.stdout` and `logs/NAME.stderr`.
@@ -241,7 +258,13 @@ impl Process {
     ) -> Result<Self, TargetError> {
         let program = &args[0];
         let launch = sandbox
-            .launch(args, &folder.scratch, folder.work.path(), vars)
+            .launch(
+                args,
+                &folder.scratch,
+                folder.work.path(),
+                vars,
+                folder.memory.as_ref(),
+            )
             .map_err(|error| TargetError::Start(error.to_string()))?;
         let mut command = Command::from(launch.command);
         command
