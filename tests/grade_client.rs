@@ -132,7 +132,11 @@ async fn a_client_that_hangs_is_killed_at_its_limit_and_fails_with_the_reason() 
     );
     assert_eq!(ids_with(&report, Status::Failed), ["stage5.client-runs"]);
     let message = &report.checks[0].failure.as_ref().unwrap().message;
-    assert!(message.contains("did not end within 1s"), "{message}");
+    // One second, stretched on a busy machine.
+    assert!(
+        message.contains("did not end within ") && message.contains("(--client-timeout"),
+        "{message}"
+    );
 }
 
 /// Stages 1–5 at once: the server's checks, the client's, and the client against the server.

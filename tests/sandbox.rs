@@ -91,7 +91,8 @@ fn a_spy_reads_writes_forges_and_signals_nothing_outside_its_copy() {
     // The server's clock: its zone, and its date moved where libfaketime is installed.
     let faketime = Path::new("/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1").exists();
     let given = if faketime {
-        "ENV FAKETIME GIVEN HOME LANG LD_PRELOAD PATH PORT PWD TZ\n"
+        // libfaketime tells the processes it is loaded in where its shared clock is.
+        "ENV FAKETIME FAKETIME_SHARED GIVEN HOME LANG LD_PRELOAD PATH PORT PWD TZ\n"
     } else {
         "ENV GIVEN HOME LANG PATH PORT PWD TZ\n"
     };

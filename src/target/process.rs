@@ -237,6 +237,10 @@ pub struct Process {
     sandbox: Option<RunningSandbox>,
     /// The tasks copying its output; done once every process holding its pipes is gone.
     capturing: Vec<tokio::task::JoinHandle<()>>,
+    /// Without a sandbox, the command's pid: libfaketime names the shared memory it makes in
+    /// the machine's `/dev/shm` after it, and a program killed outright leaves it there (a
+    /// sandbox has a `/dev/shm` of its own).
+    host_shm_of: Option<u32>,
 }
 
 /// What the grader holds of a running sandbox: its init, readable once it and so every
@@ -317,11 +321,13 @@ impl Process {
         if let Some(stderr) = child.stderr.take() {
             capturing.push(tokio::spawn(capture(stderr, output.clone(), true)));
         }
+        let host_shm_of = sandbox.is_none().then_some(pid);
         Ok(Self {
             child,
             group: i32::try_from(leader).ok().map(Pid::from_raw),
             sandbox,
             capturing,
+            host_shm_of,
         })
     }
 
@@ -440,6 +446,14 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.signal(Signal::SIGKILL);
+        if let Some(pid) = self.host_shm_of {
+            for name in [
+                format!("/dev/shm/faketime_shm_{pid}"),
+                format!("/dev/shm/sem.faketime_sem_{pid}"),
+            ] {
+                let _ = std::fs::remove_file(name);
+            }
+        }
     }
 }
 
