@@ -199,6 +199,10 @@ struct GradingArgs {
     /// machine's memory holds.
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().grading_memory >> 20)]
     grading_memory: u64,
+    /// MiB its run folder may hold: the scratch copy, its private /tmp, its output (a tmpfs
+    /// of that size; sandbox, as root).
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().scratch >> 20)]
+    scratch_limit: u64,
     /// An environment variable for the submission (repeatable); the sandbox passes no other
     /// than PATH, HOME, LANG, and PORT, TZ and the moved clock for a server (URL and TZ for a
     /// client).
@@ -245,6 +249,7 @@ impl GradingArgs {
             cpu_seconds: self.cpu_limit,
             open_files: self.open_file_limit,
             grading_memory: self.grading_memory << 20,
+            scratch: self.scratch_limit << 20,
         };
         let sandbox = Sandbox::new(self.sandbox, limits, self.env.clone())?;
         if sandbox.is_bwrap() {

@@ -514,3 +514,45 @@ fn a_grading_s_memory_is_bounded_as_a_whole_and_the_failure_says_so() {
         "{report}"
     );
 }
+
+/// Files of 32 MiB each, every one within the per-file limit, into the folder and `/tmp`: what
+/// a grading writes is bounded as a whole, and the failure names the limit.
+#[test]
+fn what_a_grading_writes_is_bounded_as_a_whole_and_the_failure_says_so() {
+    if !nix::unistd::geteuid().is_root() || !bwrap_works() {
+        return;
+    }
+    let (_, report) = grade(
+        &[
+            "--stage",
+            "1",
+            "--sandbox",
+            "bwrap",
+            "--scratch-limit",
+            "128",
+            "--start-timeout",
+            "4",
+        ],
+        &hostile(),
+        &["python3", "exhaust.py", "disk", "disk"],
+    );
+    let listens = check(&report, "stage1.listens");
+    let tail = listens["output_tail"].as_str().unwrap_or_default();
+    let written: u64 = tail
+        .split("write refused after ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|mib| mib.parse().ok())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(written < 128, "{written} MiB were written");
+    let message = listens["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("128 MiB written in all (--scratch-limit)"),
+        "{message}"
+    );
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    assert!(
+        !mounts.contains("session-lab-run-"),
+        "a tmpfs was left mounted: {mounts}"
+    );
+}

@@ -13,8 +13,10 @@
 mod cgroup;
 pub mod init;
 mod interpreter;
+mod sized_folder;
 
 pub use cgroup::Cgroup;
+pub use sized_folder::{SizedFolder, unmount};
 pub mod network;
 
 use nix::libc;
@@ -58,6 +60,9 @@ pub struct Limits {
     /// Memory in bytes for everything one grading's server (or client) starts, together: a
     /// memory cgroup, where the grader is root.
     pub grading_memory: u64,
+    /// Bytes its run folder may hold (the scratch copy, its private `/tmp`, its output): a
+    /// tmpfs of that size, where the grader is root.
+    pub scratch: u64,
 }
 
 impl Default for Limits {
@@ -71,6 +76,7 @@ impl Default for Limits {
             cpu_seconds: 60,
             open_files: 1024,
             grading_memory: 1 << 30,
+            scratch: 512 << 20,
         }
     }
 }
@@ -105,6 +111,20 @@ pub struct Sandbox {
     fallback_reason: Option<String>,
     /// Why a grading's memory is not bounded as a whole, where it is not.
     memory_unbounded: Option<String>,
+}
+
+/// The folder of a run folder that is its tmpfs, as root.
+pub const SIZED_FOLDER: &str = "sized";
+
+/// A run folder made ready by [`Sandbox::prepare`].
+#[derive(Debug)]
+pub struct Prepared {
+    /// Where the run's files go: the scratch copy, the private places, the output.
+    pub root: PathBuf,
+    /// The scratch directory in `root` the submission is copied to.
+    pub scratch: PathBuf,
+    /// The tmpfs `root` is, where it is one.
+    pub sized: Option<SizedFolder>,
 }
 
 /// A place outside the submission's folder where programs keep state by default, which
@@ -260,8 +280,12 @@ impl Sandbox {
             self.limits.cpu_seconds,
             self.limits.open_files,
             match &self.memory_unbounded {
-                None => format!("{} MiB a grading", self.limits.grading_memory >> 20),
-                Some(why) => format!("memory not bounded a grading: {why}"),
+                None => format!(
+                    "{} MiB a grading, {} MiB written a grading",
+                    self.limits.grading_memory >> 20,
+                    self.limits.scratch >> 20
+                ),
+                Some(why) => format!("memory and writes not bounded a grading: {why}"),
             },
             if names.is_empty() {
                 String::new()
@@ -324,8 +348,14 @@ impl Sandbox {
         let work = tempfile::Builder::new()
             .prefix("session-lab-probe-")
             .tempdir()?;
-        let scratch = self.prepare(work.path())?;
-        let mut launch = self.launch(&["true".to_owned()], &scratch, work.path(), &[], None)?;
+        let prepared = self.prepare(work.path())?;
+        let mut launch = self.launch(
+            &["true".to_owned()],
+            &prepared.scratch,
+            &prepared.root,
+            &[],
+            None,
+        )?;
         let output = launch
             .command
             .stdin(std::process::Stdio::null())
@@ -340,15 +370,30 @@ impl Sandbox {
         }
     }
 
-    /// Makes `work` (a fresh directory of the grader's) ready for a sandboxed run and returns
-    /// the scratch directory inside it that the submission is to be copied to.
-    pub fn prepare(&self, work: &Path) -> std::io::Result<PathBuf> {
-        let scratch = work.join("submission");
-        std::fs::create_dir(&scratch)?;
+    /// Makes `work` (a fresh directory of the grader's, locked by it) ready for a sandboxed
+    /// run: returns the folder to keep the run's files in (as root, a tmpfs of
+    /// [`Limits::scratch`] bytes mounted inside `work`, held by the [`SizedFolder`] until the
+    /// run ends; `work` itself otherwise) and the scratch directory in it that the submission
+    /// is to be copied to. The tmpfs goes inside, not on `work`: the lock that tells a live
+    /// grader's folder is on `work`'s own directory.
+    pub fn prepare(&self, work: &Path) -> std::io::Result<Prepared> {
         if self.bwrap {
             // The sandbox's user must reach its scratch copy and the prefix mounts: traverse,
             // never list.
             std::fs::set_permissions(work, std::fs::Permissions::from_mode(0o711))?;
+        }
+        let (root, sized) = if self.bwrap && is_root() {
+            let root = work.join(SIZED_FOLDER);
+            std::fs::create_dir(&root)?;
+            let sized = SizedFolder::mount(&root, self.limits.scratch)?;
+            (root, Some(sized))
+        } else {
+            (work.to_owned(), None)
+        };
+        let scratch = root.join("submission");
+        std::fs::create_dir(&scratch)?;
+        if self.bwrap {
+            let work = &root;
             let places = work.join(PLACES);
             std::fs::create_dir(&places)?;
             std::fs::set_permissions(&places, std::fs::Permissions::from_mode(0o711))?;
@@ -358,7 +403,11 @@ impl Sandbox {
                 std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(place.mode))?;
             }
         }
-        Ok(scratch)
+        Ok(Prepared {
+            root,
+            scratch,
+            sized,
+        })
     }
 
     /// After the copy: the scratch copy becomes the sandbox user's.
@@ -622,11 +671,12 @@ impl Sandbox {
                 self.limits.file_size >> 20
             )),
             _ if LIMIT_ERRORS.iter().any(|error| output.contains(error)) => Some(format!(
-                "its output shows that it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit), {} open files per process (--open-file-limit)",
+                "its output shows that it reached a limit of the sandbox: {} processes and threads (--process-limit), {} MiB of data memory per process (--memory-limit), {} MiB per file (--file-size-limit), {} open files per process (--open-file-limit), {} MiB written in all (--scratch-limit)",
                 self.limits.processes,
                 self.limits.memory >> 20,
                 self.limits.file_size >> 20,
-                self.limits.open_files
+                self.limits.open_files,
+                self.limits.scratch >> 20
             )),
             _ => None,
         }
@@ -634,8 +684,9 @@ impl Sandbox {
 }
 
 /// What runtimes print when a limit of the sandbox stops them.
-const LIMIT_ERRORS: [&str; 8] = [
+const LIMIT_ERRORS: [&str; 9] = [
     "Too many open files",
+    "No space left on device",
     "MemoryError",
     "OutOfMemoryError",
     "Cannot allocate memory",

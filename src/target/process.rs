@@ -7,7 +7,7 @@ use super::EXIT_DEADLINE;
 use super::TargetError;
 use super::copy::{CopyLimits, copy_submission};
 use super::run_dir::RunDir;
-use crate::sandbox::{Cgroup, Leader, Sandbox};
+use crate::sandbox::{Cgroup, Leader, Sandbox, SizedFolder};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
@@ -38,7 +38,12 @@ pub struct RunFolder {
     /// The memory cgroup of every program run here, where one can be made: dropped first,
     /// killing what is left in it, before the folder goes.
     memory: Option<Cgroup>,
-    work: RunDir,
+    /// The tmpfs `root` is, where it is one: unmounted before the folder goes.
+    _sized: Option<SizedFolder>,
+    /// Where the run's files are: `work`, or the tmpfs inside it.
+    root: PathBuf,
+    /// The locked folder itself, removed last.
+    _work: RunDir,
     scratch: PathBuf,
 }
 
@@ -53,9 +58,10 @@ impl RunFolder {
         };
         check_submission_dir(dir)?;
         let work = RunDir::new().map_err(|e| setup("create a scratch directory", e))?;
-        let scratch = sandbox
+        let prepared = sandbox
             .prepare(work.path())
             .map_err(|e| setup("create a scratch directory", e))?;
+        let scratch = prepared.scratch;
         copy_submission(dir, &scratch, CopyLimits::default()).map_err(|error| {
             TargetError::Setup(format!(
                 "cannot copy the submission directory {}: {error}",
@@ -66,7 +72,7 @@ impl RunFolder {
         sandbox
             .hand_over(&scratch)
             .map_err(|e| setup("hand the scratch copy to the sandbox's user", e))?;
-        std::fs::create_dir(work.path().join("logs"))
+        std::fs::create_dir(prepared.root.join("logs"))
             .map_err(|e| setup("create a directory for the program's output", e))?;
         let name = work
             .path()
@@ -75,7 +81,9 @@ impl RunFolder {
             .unwrap_or_default();
         Ok(Self {
             memory: sandbox.memory_group(&name),
-            work,
+            _sized: prepared.sized,
+            root: prepared.root,
+            _work: work,
             scratch,
         })
     }
@@ -92,7 +100,7 @@ impl RunFolder {
 
     /// Output files for a run named `name`: `logs/NAME.stdout` and `logs/NAME.stderr`.
     pub fn output(&self, name: &str, cap: u64) -> Result<Arc<Output>, TargetError> {
-        let logs = self.work.path().join("logs");
+        let logs = self.root.join("logs");
         let file = |stream: &str| {
             CappedFile::create(&logs.join(format!("{name}.{stream}")), cap)
                 .map_err(|e| setup(&format!("create {name}.{stream}"), e))
@@ -265,7 +273,7 @@ impl Process {
             .launch(
                 args,
                 &folder.scratch,
-                folder.work.path(),
+                &folder.root,
                 vars,
                 folder.memory.as_ref(),
             )

@@ -77,6 +77,8 @@ pub fn remove_stale_run_folders() {
         }
         // Held until the folder is gone, so that no grader starting meanwhile sees it free.
         if let Ok(_held) = File::open(entry.path()).and_then(lock_exclusive) {
+            // A killed grader's tmpfs is still mounted in it.
+            crate::sandbox::unmount(&entry.path().join(crate::sandbox::SIZED_FOLDER));
             let _ = remove_tree(&entry.path());
         }
     }
