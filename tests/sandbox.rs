@@ -516,26 +516,39 @@ fn a_grading_s_memory_is_bounded_as_a_whole_and_the_failure_says_so() {
 }
 
 /// Files of 32 MiB each, every one within the per-file limit, into the folder and `/tmp`: what
-/// a grading writes is bounded as a whole, and the failure names the limit.
+/// a grading writes is bounded as a whole, the failure names the limit, and nothing stays
+/// mounted or written.
 #[test]
 fn what_a_grading_writes_is_bounded_as_a_whole_and_the_failure_says_so() {
     if !nix::unistd::geteuid().is_root() || !bwrap_works() {
         return;
     }
-    let (_, report) = grade(
-        &[
-            "--stage",
-            "1",
-            "--sandbox",
-            "bwrap",
-            "--scratch-limit",
-            "128",
-            "--start-timeout",
-            "4",
-        ],
-        &hostile(),
-        &["python3", "exhaust.py", "disk", "disk"],
+    // Its run folders go here, where the test can see that nothing is left.
+    let temp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report_path = out.path().join("report.json");
+    support::run_within(
+        Command::new(BIN)
+            .args([
+                "grade",
+                "--stage",
+                "1",
+                "--sandbox",
+                "bwrap",
+                "--scratch-limit",
+                "128",
+            ])
+            .args(["--start-timeout", "4", "--format", "json", "--output"])
+            .arg(&report_path)
+            .arg("--dir")
+            .arg(hostile())
+            .args(["--", "python3", "exhaust.py", "disk", "disk"])
+            .env("TMPDIR", temp.path()),
+        Duration::from_secs(120),
     );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     let listens = check(&report, "stage1.listens");
     let tail = listens["output_tail"].as_str().unwrap_or_default();
     let written: u64 = tail
@@ -551,8 +564,15 @@ fn what_a_grading_writes_is_bounded_as_a_whole_and_the_failure_says_so() {
         "{message}"
     );
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    let here = temp.path().to_string_lossy().into_owned();
     assert!(
-        !mounts.contains("session-lab-run-"),
+        !mounts.contains(&here),
         "a tmpfs was left mounted: {mounts}"
     );
+    let left: Vec<_> = std::fs::read_dir(temp.path())
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
