@@ -444,6 +444,26 @@ fn a_server_that_visits_the_cookie_site_cannot_sway_the_client_s_verdict() {
     }
 }
 
+/// How much `exhaust.py` got before the system refused it, as its output says after `words`.
+fn refused_after(report: &serde_json::Value, words: &str) -> u64 {
+    check(report, "stage1.listens")["output_tail"]
+        .as_str()
+        .unwrap_or_default()
+        .split(words)
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no {words:?} in {report}"))
+}
+
+/// The failure to start names the limit the program met.
+fn assert_names_the_limit(report: &serde_json::Value, limit: &str) {
+    let message = check(report, "stage1.listens")["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains(limit), "{message}");
+}
+
 /// Open files are bounded per process, and the failure names the limit it met.
 #[test]
 fn open_files_are_bounded_and_the_failure_names_the_limit() {
@@ -462,20 +482,9 @@ fn open_files_are_bounded_and_the_failure_names_the_limit() {
         &hostile(),
         &["python3", "exhaust.py", "files", "files"],
     );
-    let listens = check(&report, "stage1.listens");
-    let tail = listens["output_tail"].as_str().unwrap_or_default();
-    let opened: usize = tail
-        .split("open refused after ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|count| count.parse().ok())
-        .unwrap_or_else(|| panic!("{report}"));
+    let opened = refused_after(&report, "open refused after ");
     assert!(opened < 256, "{opened} files were opened");
-    let message = listens["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("256 open files per process (--open-file-limit)"),
-        "{message}"
-    );
+    assert_names_the_limit(&report, "256 open files per process (--open-file-limit)");
 }
 
 /// Eight processes of 256 MiB each, every one within the per-process limit: together they meet
@@ -549,20 +558,9 @@ fn what_a_grading_writes_is_bounded_as_a_whole_and_the_failure_says_so() {
     );
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
-    let listens = check(&report, "stage1.listens");
-    let tail = listens["output_tail"].as_str().unwrap_or_default();
-    let written: u64 = tail
-        .split("write refused after ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|mib| mib.parse().ok())
-        .unwrap_or_else(|| panic!("{report}"));
+    let written = refused_after(&report, "write refused after ");
     assert!(written < 128, "{written} MiB were written");
-    let message = listens["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("128 MiB written in all (--scratch-limit)"),
-        "{message}"
-    );
+    assert_names_the_limit(&report, "128 MiB written in all (--scratch-limit)");
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
     let here = temp.path().to_string_lossy().into_owned();
     assert!(
