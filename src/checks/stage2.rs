@@ -52,7 +52,7 @@ async fn exits_on(ctx: &mut Ctx, signal: StopSignal) -> Result<(), Failure> {
     ensure(stopped.exited_in_time, || {
         let stretched = if stopped.deadline > EXIT_DEADLINE + Duration::from_millis(500) {
             format!(
-                "; the contract's {}, stretched for this machine's load",
+                "; the contract's {}, and the time the machine kept it waiting for a core",
                 seconds(EXIT_DEADLINE)
             )
         } else {

@@ -1,11 +1,10 @@
 //! Any server program as a target: started in a scratch copy of its directory, in its own
 //! process group, with its output captured to capped files. Nothing it starts outlives it.
 
-use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
+use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, QueueWatch, RunFolder};
 use super::{
     EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, Stopped, Target, TargetError, free_port,
 };
-use crate::patience::{self, Load};
 use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
 use nix::sys::signal::Signal;
@@ -81,8 +80,10 @@ impl CommandTarget {
     }
 
     async fn wait_until_listening(&mut self) -> Result<(), TargetError> {
-        let start_timeout = patience::stretched(self.spec.start_timeout);
-        let deadline = Instant::now() + start_timeout;
+        let begun = Instant::now();
+        let watch = self.process.as_ref().map(Process::queue_watch);
+        let given =
+            || self.spec.start_timeout + watch.as_ref().map_or(Duration::ZERO, QueueWatch::extra);
         let candidates = [
             SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)),
             SocketAddr::from((Ipv6Addr::LOCALHOST, self.port)),
@@ -113,7 +114,8 @@ impl CommandTarget {
                     return Ok(());
                 }
             }
-            if Instant::now() >= deadline {
+            let start_timeout = given();
+            if begun.elapsed() >= start_timeout {
                 let elsewhere = self
                     .process
                     .as_ref()
@@ -139,6 +141,26 @@ impl CommandTarget {
                 )));
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Waits until every process of the submission is gone, or until `limit` (and the time the
+/// machine kept its threads waiting for a core, [`QueueWatch`]) has passed since `begun`.
+async fn wait_within(
+    process: &mut Process,
+    watch: &QueueWatch,
+    begun: Instant,
+    limit: Duration,
+) -> Option<std::io::Result<std::process::ExitStatus>> {
+    loop {
+        tokio::select! {
+            status = process.wait_for_all() => return Some(status),
+            () = tokio::time::sleep(Duration::from_millis(50)) => {
+                if begun.elapsed() >= limit + watch.extra() {
+                    return None;
+                }
+            }
         }
     }
 }
@@ -199,25 +221,21 @@ impl Target for CommandTarget {
                 self.program()
             )));
         };
-        let load = Load::now();
-        let (second_signal_after, deadline) = (
-            load.stretched(SECOND_SIGNAL_AFTER),
-            load.stretched(EXIT_DEADLINE),
-        );
+        let watch = process.queue_watch();
         let begun = Instant::now();
         process.signal(nix_signal(signal));
         let mut needed_second_signal = false;
-        let status = match tokio::time::timeout(second_signal_after, process.wait_for_all()).await {
-            Ok(status) => Some(status),
-            Err(_) => {
+        let mut second_signal_after = SECOND_SIGNAL_AFTER;
+        let status = match wait_within(&mut process, &watch, begun, SECOND_SIGNAL_AFTER).await {
+            Some(status) => Some(status),
+            None => {
+                second_signal_after = begun.elapsed();
                 process.signal(nix_signal(signal));
                 needed_second_signal = true;
-                let rest = deadline.saturating_sub(begun.elapsed());
-                tokio::time::timeout(rest, process.wait_for_all())
-                    .await
-                    .ok()
+                wait_within(&mut process, &watch, begun, EXIT_DEADLINE).await
             }
         };
+        let deadline = EXIT_DEADLINE + watch.extra();
         let mut left_running = Vec::new();
         let (exited_in_time, status) = match status {
             Some(status) => (true, status.ok()),

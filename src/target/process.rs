@@ -10,13 +10,14 @@ use super::run_dir::RunDir;
 use crate::sandbox::{Cgroup, Leader, Sandbox, SizedFolder};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
@@ -405,13 +406,16 @@ impl Process {
     /// The submission's processes but its sandbox's init: in a sandbox, every process below
     /// the init (orphans are the init's children); without one, the process group's.
     fn pids(&self) -> Vec<i32> {
-        let Some(group) = self.group else {
-            return Vec::new();
-        };
-        if self.sandbox.is_some() {
-            descendants(group.as_raw())
-        } else {
-            processes_in_group(group.as_raw())
+        submission_pids(self.group, self.sandbox.is_some())
+    }
+
+    /// A watch, from now, on how long its threads wait for a core.
+    pub fn queue_watch(&self) -> QueueWatch {
+        let sandboxed = self.sandbox.is_some();
+        QueueWatch {
+            group: self.group,
+            sandboxed,
+            baseline: queue_delays(self.group, sandboxed),
         }
     }
 
@@ -462,6 +466,66 @@ impl Drop for Process {
                 let _ = std::fs::remove_file(name);
             }
         }
+    }
+}
+
+/// How long a submission's threads have waited, runnable, for a core since the watch began:
+/// the time an overloaded machine took from it. A wait for the submission (to listen, to
+/// exit) is extended by as much, so that a correct program is given the time the contract
+/// states however busy the machine, while one that sleeps, or ignores its signal, waits for
+/// nothing and gets nothing more. Read from each thread's `schedstat` (its second field is the
+/// time it spent runnable on a run queue); a thread that started meanwhile counts all of it.
+pub struct QueueWatch {
+    group: Option<Pid>,
+    sandboxed: bool,
+    baseline: HashMap<i32, u64>,
+}
+
+impl QueueWatch {
+    /// The longest any of its threads has waited for a core since the watch began.
+    pub fn extra(&self) -> Duration {
+        let most = queue_delays(self.group, self.sandboxed)
+            .into_iter()
+            .map(|(thread, waited)| {
+                waited.saturating_sub(self.baseline.get(&thread).copied().unwrap_or(0))
+            })
+            .max()
+            .unwrap_or(0);
+        Duration::from_nanos(most)
+    }
+}
+
+/// The time each thread of the submission has spent waiting for a core, in nanoseconds.
+fn queue_delays(group: Option<Pid>, sandboxed: bool) -> HashMap<i32, u64> {
+    let mut delays = HashMap::new();
+    for pid in submission_pids(group, sandboxed) {
+        let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for thread in threads.flatten() {
+            let Some(tid) = thread.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            let waited = std::fs::read_to_string(thread.path().join("schedstat"))
+                .ok()
+                .and_then(|stat| stat.split_whitespace().nth(1)?.parse().ok());
+            if let Some(waited) = waited {
+                delays.insert(tid, waited);
+            }
+        }
+    }
+    delays
+}
+
+/// The submission's processes but a sandbox's init, as [`Process::pids`] finds them.
+fn submission_pids(group: Option<Pid>, sandboxed: bool) -> Vec<i32> {
+    let Some(group) = group else {
+        return Vec::new();
+    };
+    if sandboxed {
+        descendants(group.as_raw())
+    } else {
+        processes_in_group(group.as_raw())
     }
 }
 
