@@ -11,6 +11,7 @@
 //! - [`clock`]: the time source, injectable so tests can freeze it.
 //! - [`html`]: text made safe for HTML pages.
 //! - [`text`]: text a submission wrote or named, shown as itself on a terminal, in a file or a cell.
+//! - [`procfs`]: the machine's processes, their parents and groups, as `/proc` tells.
 //! - [`patience`]: the grader's time limits, stretched by the machine's load.
 //! - [`atomic_file`]: files replaced whole or not at all (the state file, the grader's report).
 //! - [`remove_tree`]: a folder a submission wrote into removed, however deep its tree.
@@ -24,6 +25,7 @@ pub mod clock;
 pub mod grade;
 pub mod html;
 pub mod patience;
+pub mod procfs;
 pub mod remove_tree;
 pub mod sandbox;
 pub mod server;

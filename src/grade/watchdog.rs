@@ -30,27 +30,10 @@ impl Watchdog {
 /// process a grading started, without the grader keeping a list that a stalled runtime could
 /// not update.
 pub fn kill_children() {
-    let me = std::process::id();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The fields after the command name, which may itself hold spaces and parentheses.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        if fields.get(1).and_then(|ppid| ppid.parse::<u32>().ok()) == Some(me) {
+    use crate::procfs::{StatField, processes, stat};
+    let me = std::process::id() as i32;
+    for pid in processes() {
+        if stat(pid, StatField::Parent) == Some(me) {
             let group = nix::unistd::Pid::from_raw(pid);
             let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
             let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);

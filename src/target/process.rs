@@ -571,27 +571,9 @@ fn listening(table: &str, sockets: &[String]) -> Vec<u16> {
 
 /// The processes whose process group is `group`.
 fn processes_in_group(group: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            // The group is the third field after the name, which is in parentheses and may
-            // hold anything.
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    stat.rsplit_once(')')?
-                        .1
-                        .split_whitespace()
-                        .nth(2)?
-                        .parse()
-                        .ok()
-                })
-                == Some(group)
-        })
+    use crate::procfs::{StatField, processes, stat};
+    processes()
+        .filter(|pid| stat(*pid, StatField::Group) == Some(group))
         .collect()
 }
 
