@@ -663,7 +663,7 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
             }
             None => println!(
                 "[{done_count}/{total}] {}: {}{status}{} ({:.1} s)",
-                printable(done.row.student()),
+                session_lab::text::one_line(done.row.student()),
                 if score.is_empty() {
                     String::new()
                 } else {
@@ -700,7 +700,10 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         options.out.display()
     );
     for unwritten in &summary.unwritten {
-        eprintln!("error: the report of {}", printable(unwritten));
+        eprintln!(
+            "error: the report of {}",
+            session_lab::text::one_line(unwritten)
+        );
     }
     if summary.interrupted {
         eprintln!(
@@ -713,11 +716,6 @@ fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(EXIT_CANNOT_START)
     })
-}
-
-/// A student id as a terminal may show it (an id is a file name, which may hold anything).
-fn printable(text: &str) -> String {
-    session_lab::text::one_line(text).into_owned()
 }
 
 /// Default gradings at once per core: a grading mostly waits (on starts, restarts and the 5 s

@@ -29,34 +29,26 @@ pub fn prefixes(command: &[String], scratch: &Path) -> Vec<PathBuf> {
 /// `/etc/python3.11` for `python3.11`). A folder directly in `/etc` is bound whole; `/etc`
 /// itself, with its secrets, never.
 pub fn configuration(command: &[String], scratch: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for executable in executables(command, scratch) {
-        if executable.starts_with(scratch) {
-            continue;
-        }
-        let linked = installation(&executable)
-            .map(|root| etc_links(&root))
-            .unwrap_or_default();
-        let stem = executable
-            .file_name()
-            .and_then(|name| name.to_str())
-            .map(stem);
-        for path in linked
-            .into_iter()
-            .chain(etc_named_after(stem.unwrap_or_default()))
-        {
-            if !found.contains(&path) {
-                found.push(path);
-            }
-        }
-    }
-    // A student's own script may start any of them: the runtimes' configuration is there for
+    let executables: Vec<PathBuf> = executables(command, scratch)
+        .into_iter()
+        .filter(|executable| !executable.starts_with(scratch))
+        .collect();
+    let linked = executables
+        .iter()
+        .filter_map(|executable| installation(executable))
+        .flat_map(|root| etc_links(&root));
+    // A student's own script may start any of the runtimes: their configuration is there for
     // every command, as their programs under /usr are.
-    for runtime in RUNTIMES {
-        for path in etc_named_after(runtime) {
-            if !found.contains(&path) {
-                found.push(path);
-            }
+    let stems: Vec<&str> = executables
+        .iter()
+        .filter_map(|executable| executable.file_name()?.to_str())
+        .map(stem)
+        .chain(RUNTIMES)
+        .collect();
+    let mut found = Vec::new();
+    for path in linked.chain(etc_named_after(&stems)) {
+        if !found.contains(&path) {
+            found.push(path);
         }
     }
     found
@@ -124,25 +116,23 @@ fn etc_entry(path: &Path) -> Option<PathBuf> {
     Some(Path::new("/etc").join(first))
 }
 
-/// The folders of `/etc` named `stem`, alone or followed by a version or a dash
-/// (`java-17-openjdk`, `python3.11`).
-fn etc_named_after(stem: &str) -> Vec<PathBuf> {
-    if stem.len() < 2 {
-        return Vec::new();
-    }
+/// The folders of `/etc` named after one of `stems`, alone or followed by a version or a dash
+/// (`java-17-openjdk`, `python3.11`), from one listing of `/etc`.
+fn etc_named_after(stems: &[&str]) -> Vec<PathBuf> {
+    let named = |folder: &str| {
+        stems.iter().filter(|stem| stem.len() >= 2).any(|stem| {
+            folder.strip_prefix(stem).is_some_and(|rest| {
+                rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            })
+        })
+    };
     let Ok(entries) = std::fs::read_dir("/etc") else {
         return Vec::new();
     };
     let mut found: Vec<PathBuf> = entries
         .flatten()
         .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
-        .filter(|entry| {
-            entry.file_name().to_str().is_some_and(|folder| {
-                folder.strip_prefix(stem).is_some_and(|rest| {
-                    rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_digit() || c == '-')
-                })
-            })
-        })
+        .filter(|entry| entry.file_name().to_str().is_some_and(named))
         .map(|entry| entry.path())
         .collect();
     found.sort();
@@ -269,7 +259,7 @@ mod tests {
         );
         assert_eq!(stem("php8.2"), "php");
         assert_eq!(stem("python3.11"), "python");
-        for folder in etc_named_after(stem("python3.11")) {
+        for folder in etc_named_after(&[stem("python3.11")]) {
             let name = folder.file_name().unwrap().to_str().unwrap();
             assert!(name.starts_with("python"), "{folder:?}");
         }
