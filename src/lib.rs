@@ -7,7 +7,9 @@
 //! - [`server`]: the reference server, one cargo feature per stage (`stage1` … `stage3`).
 //! - [`sandbox`]: what contains a submission's command (bubblewrap and kernel limits).
 //! - [`store`]: where the server's state lives between runs.
-//! - [`target`]: a server under test, in-process or a child process, that can be restarted.
+//! - [`under_test`]: the server and the cookie client under test, in-process or a student's
+//!   program run as a child process, that the checks start, stop, restart and run.
+//! - [`submission`]: a submission on disk, copied or unzipped safely into run folders.
 //! - [`clock`]: the time source, injectable so tests can freeze it.
 //! - [`html`]: text made safe for HTML pages.
 //! - [`text`]: text a submission wrote or named, shown as itself on a terminal, in a file or a cell.
@@ -30,5 +32,6 @@ pub mod remove_tree;
 pub mod sandbox;
 pub mod server;
 pub mod store;
-pub mod target;
+pub mod submission;
 pub mod text;
+pub mod under_test;

@@ -3,7 +3,7 @@
 //! machine that runs it; a class graded 24 at a time on 2 cores gives each program a fraction
 //! of a core, and a correct solution must not fail for that. The waits for a server to listen
 //! and to exit are extended by exactly the time its threads waited for a core
-//! (`target::process::QueueWatch`), so that a server that never listens or never exits costs
+//! (`under_test::process::QueueWatch`), so that a server that never listens or never exits costs
 //! no more on a busy machine; the other limits that decide a verdict (a request, a client's
 //! run, a check, a class's per-student timeout), which the grader cannot follow thread by
 //! thread, are multiplied by the load per core over the last minute (at least 1, at most

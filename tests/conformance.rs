@@ -16,8 +16,9 @@ mod redis_server;
 use libtest_mimic::{Arguments, Failed, Trial};
 use session_lab::checks::{self, Credentials, Ctx, Judges, Selection, Stages, Status};
 use session_lab::server::STAGE;
-use session_lab::target::{
-    ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, ReferenceTarget, Target,
+use session_lab::under_test::{
+    ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, ReferenceTarget,
+    ServerTarget,
 };
 
 fn words(variable: &str) -> Option<(Vec<String>, String)> {
@@ -37,7 +38,7 @@ enum Server {
 }
 
 impl Server {
-    fn start(&self) -> Result<Box<dyn Target>, String> {
+    fn start(&self) -> Result<Box<dyn ServerTarget>, String> {
         match (self, words("SESSION_LAB_TARGET")) {
             #[cfg(feature = "redis")]
             (Self::Redis(redis), _) => {
@@ -107,7 +108,7 @@ impl Client {
             }
             #[cfg(feature = "stage5")]
             Self::Reference(format) => Ok(Box::new(
-                session_lab::target::ReferenceClient::new(format).map_err(|e| e.to_string())?,
+                session_lab::under_test::ReferenceClient::new(format).map_err(|e| e.to_string())?,
             )),
         }
     }

@@ -8,7 +8,7 @@ use rstest::rstest;
 use session_lab::checks::{CLIENT_STAGE, Credentials, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::sandbox::Sandbox;
-use session_lab::target::{ClientSpec, CommandSpec};
+use session_lab::under_test::{ClientSpec, CommandSpec};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::ids_with;

@@ -6,7 +6,7 @@ mod support;
 use rstest::rstest;
 use session_lab::checks::{Credentials, LAST_SERVER_STAGE, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
-use session_lab::target::CommandSpec;
+use session_lab::under_test::CommandSpec;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::ids_with;

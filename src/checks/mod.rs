@@ -2,7 +2,7 @@
 //!
 //! A [`Check`] has a stable id, a stage, a title, the checks it depends on, a hint pointing
 //! to the rule it enforces, and what it judges: the server (stages 1–4), the cookie client
-//! (stage 5), or both. It talks to a server only over HTTP and through the [`Target`]'s
+//! (stage 5), or both. It talks to a server only over HTTP and through the [`ServerTarget`]'s
 //! lifecycle, and to a client only by running it ([`ClientTarget`]), so the same checks judge
 //! the reference server and client and any student's programs.
 //! [`run`] runs a selection in order: a check whose dependency did not pass is skipped, a panic
@@ -18,7 +18,7 @@ mod stage3;
 mod stage4;
 mod stage5;
 
-use crate::target::{ClientTarget, StopSignal, Stopped, Target, TargetError};
+use crate::under_test::{ClientTarget, ServerTarget, StopSignal, Stopped, TargetError};
 use browser::{Browser, Reply, SharedClient};
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
@@ -212,7 +212,7 @@ pub struct ObservedRestart {
 /// across checks to read the hit count, the restarts observed so far, and the note the
 /// running check leaves for its report.
 pub struct Ctx {
-    server: Option<Box<dyn Target>>,
+    server: Option<Box<dyn ServerTarget>>,
     cookie_client: Option<stage5::ClientUnderTest>,
     client: SharedClient,
     pub credentials: Credentials,
@@ -237,7 +237,7 @@ impl Ctx {
 
     /// A context for judging `server` (stages 1–4), `cookie_client` (stage 5), or both.
     pub fn new(
-        server: Option<Box<dyn Target>>,
+        server: Option<Box<dyn ServerTarget>>,
         cookie_client: Option<Box<dyn ClientTarget>>,
         credentials: Credentials,
     ) -> Self {
@@ -264,13 +264,13 @@ impl Ctx {
 
     /// The server under test. Only checks that judge a server run, and [`run`] runs them
     /// only when there is one.
-    pub fn target(&mut self) -> &mut dyn Target {
+    pub fn target(&mut self) -> &mut dyn ServerTarget {
         self.server
             .as_deref_mut()
             .expect("a check that judges a server runs only with one")
     }
 
-    fn server(&self) -> &dyn Target {
+    fn server(&self) -> &dyn ServerTarget {
         self.server
             .as_deref()
             .expect("a check that judges a server runs only with one")

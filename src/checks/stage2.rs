@@ -2,7 +2,7 @@
 //! server exits promptly on either.
 
 use super::{Check, Ctx, Failure, check, ensure, expect_count};
-use crate::target::{EXIT_DEADLINE, StopSignal};
+use crate::under_test::{EXIT_DEADLINE, StopSignal};
 use std::time::Duration;
 
 pub static CHECKS: &[Check] = &[

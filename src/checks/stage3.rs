@@ -4,7 +4,7 @@
 use super::browser::{Browser, Reply};
 use super::page::{self, Form};
 use super::{Check, Ctx, Failure, check, ensure};
-use crate::target::StopSignal;
+use crate::under_test::StopSignal;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
 

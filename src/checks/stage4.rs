@@ -4,7 +4,7 @@
 use super::browser::Reply;
 use super::cookie_date::{self, DateFormat};
 use super::{Check, Ctx, Failure, check, ensure};
-use crate::target::{TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
+use crate::under_test::{TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 use reqwest::{Method, StatusCode};
 use std::time::{Duration, SystemTime};
 

@@ -5,12 +5,13 @@
 //! whose saved report matches their submission and the grading's options is not graded
 //! again. The results folder gets per-student reports and the class outputs ([`outputs`]).
 
+pub mod entry;
 pub mod outputs;
-pub mod submission;
 
 use crate::checks::CheckReport;
 use crate::grade::{self, GradeOptions, Report};
 use crate::sandbox::network;
+use entry::Entry;
 use outputs::{Row, SavedReport};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -18,7 +19,6 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
-use submission::Entry;
 
 /// What to grade and how.
 #[derive(Debug, Clone)]
@@ -93,13 +93,12 @@ pub fn grade_class(
             source,
         })?;
     }
-    let entries =
-        submission::entries(&options.submissions, Some(&options.out)).map_err(|source| {
-            ClassError::Submissions {
-                path: options.submissions.clone(),
-                source,
-            }
-        })?;
+    let entries = entry::entries(&options.submissions, Some(&options.out)).map_err(|source| {
+        ClassError::Submissions {
+            path: options.submissions.clone(),
+            source,
+        }
+    })?;
     let total = entries.len();
     let queue = Arc::new(Mutex::new(VecDeque::from(entries)));
     let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -211,7 +210,7 @@ fn prepare(
     path: &std::path::Path,
     grading: &GradeOptions,
     isolation: Option<&std::io::Error>,
-) -> Result<(GradeOptions, Option<crate::target::RunDir>), String> {
+) -> Result<(GradeOptions, Option<crate::submission::RunDir>), String> {
     if let Some(error) = isolation {
         return Err(format!(
             "cannot give this grading a network of its own: {error}; grade with --sandbox none to run without one"
@@ -220,9 +219,10 @@ fn prepare(
     let (root, unpacked) = match entry {
         Entry::Zip { .. } => {
             // A run folder: one that a killed grader leaves is removed by the next.
-            let folder = crate::target::RunDir::new()
+            let folder = crate::submission::RunDir::new()
                 .map_err(|error| format!("cannot make a folder to unpack into: {error}"))?;
-            let root = submission::unzip(path, folder.path()).map_err(|error| error.to_string())?;
+            let root =
+                crate::submission::unzip(path, folder.path()).map_err(|error| error.to_string())?;
             (root, Some(folder))
         }
         _ => (path.to_owned(), None),
@@ -257,7 +257,7 @@ async fn grade_entry(
         options.timeout
     );
     let selection = grading.selection();
-    let fingerprint = submission::fingerprint(entry);
+    let fingerprint = entry::fingerprint(entry);
     if let Ok(fingerprint) = &fingerprint {
         let up_to_date = |saved: &SavedReport| {
             saved.submission_sha256 == *fingerprint && saved.graded_with == graded_with

@@ -9,7 +9,9 @@ pub mod watchdog;
 
 use crate::checks::{CheckReport, Credentials, Ctx, Failure, Selection, Status};
 use crate::sandbox::Sandbox;
-use crate::target::{ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, Target};
+use crate::under_test::{
+    ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, ServerTarget,
+};
 use std::time::{Duration, Instant};
 
 /// What to grade and how.
@@ -254,17 +256,17 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
     .contained_by(&options.sandbox)
 }
 
-type Programs = (Option<Box<dyn Target>>, Option<Box<dyn ClientTarget>>);
+type Programs = (Option<Box<dyn ServerTarget>>, Option<Box<dyn ClientTarget>>);
 
 /// The scratch copies of the server and the client, ready to run in the grading's sandbox.
-fn prepare(options: &GradeOptions) -> Result<Programs, crate::target::TargetError> {
+fn prepare(options: &GradeOptions) -> Result<Programs, crate::under_test::TargetError> {
     let server = match &options.server {
         Some(spec) => {
             let spec = CommandSpec {
                 sandbox: options.sandbox.clone(),
                 ..spec.clone()
             };
-            Some(Box::new(CommandTarget::new(spec)?) as Box<dyn Target>)
+            Some(Box::new(CommandTarget::new(spec)?) as Box<dyn ServerTarget>)
         }
         None => None,
     };

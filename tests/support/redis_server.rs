@@ -22,7 +22,7 @@ pub const DATABASES: u32 = 256;
 impl RedisServer {
     pub fn start() -> Self {
         let mut server = Self {
-            port: session_lab::target::free_port().unwrap(),
+            port: session_lab::under_test::free_port().unwrap(),
             dir: tempfile::tempdir().unwrap(),
             process: None,
         };

@@ -15,7 +15,7 @@ pub use hints::hint;
 
 use super::language::Language;
 use super::{Check, Ctx, Failure, check, ensure};
-use crate::target::{ClientRun, ClientTarget, submission_time_zone};
+use crate::under_test::{ClientRun, ClientTarget, submission_time_zone};
 use listing::{Listing, Shown};
 use site::{Cookie, Cookies, Site, Visit};
 use std::time::{Duration, SystemTime};

@@ -5,9 +5,8 @@
 
 use super::EXIT_DEADLINE;
 use super::TargetError;
-use super::copy::{CopyLimits, copy_submission};
-use super::run_dir::RunDir;
 use crate::sandbox::{Cgroup, Leader, Sandbox, SizedFolder};
+use crate::submission::{CopyLimits, RunDir, copy_submission};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::{HashMap, VecDeque};

@@ -3,7 +3,7 @@
 
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, QueueWatch, RunFolder};
 use super::{
-    EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, Stopped, Target, TargetError, free_port,
+    EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, ServerTarget, Stopped, TargetError, free_port,
 };
 use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
@@ -194,7 +194,7 @@ fn nix_signal(signal: StopSignal) -> Signal {
 }
 
 #[async_trait::async_trait]
-impl Target for CommandTarget {
+impl ServerTarget for CommandTarget {
     async fn start(&mut self) -> Result<(), TargetError> {
         if self.is_running() {
             return Ok(());

@@ -7,22 +7,18 @@
 
 mod client;
 mod command;
-mod copy;
 mod process;
 mod reference;
 #[cfg(feature = "stage5")]
 mod reference_client;
-mod run_dir;
 mod submission_clock;
 
 pub use crate::server::StopSignal;
 pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient};
 pub use command::{CommandSpec, CommandTarget};
-pub use copy::CopyLimits;
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]
 pub use reference_client::ReferenceClient;
-pub use run_dir::{RunDir, remove_stale_run_folders};
 pub use submission_clock::{ServerClock, TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 
 use std::time::Duration;
@@ -72,7 +68,7 @@ pub enum TargetError {
 
 /// A server under test.
 #[async_trait::async_trait]
-pub trait Target: Send {
+pub trait ServerTarget: Send {
     /// Starts the server and waits until it accepts connections.
     async fn start(&mut self) -> Result<(), TargetError>;
 
@@ -99,7 +95,7 @@ pub trait Target: Send {
         Duration::ZERO
     }
 
-    /// Stops with `signal` (as [`Target::stop`]) and starts again.
+    /// Stops with `signal` (as [`ServerTarget::stop`]) and starts again.
     async fn restart(&mut self, signal: StopSignal) -> Result<Stopped, TargetError> {
         let stopped = self.stop(signal).await?;
         self.start().await?;

@@ -1,7 +1,7 @@
 //! The reference server as a target, running in this process: the checks judge it exactly as
 //! they judge a student's program.
 
-use super::{Stopped, Target, TargetError, free_port};
+use super::{ServerTarget, Stopped, TargetError, free_port};
 use crate::server::{self, Config, RunningServer, StopSignal};
 use crate::store::Backend;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,7 +40,7 @@ impl ReferenceTarget {
 }
 
 #[async_trait::async_trait]
-impl Target for ReferenceTarget {
+impl ServerTarget for ReferenceTarget {
     async fn start(&mut self) -> Result<(), TargetError> {
         if self.running.is_some() {
             return Ok(());
