@@ -3,7 +3,8 @@
 //! and tab, DEL, C1) could clear the screen, move the cursor to repaint a score, set a window
 //! title or ring the bell; a bidirectional override or isolate could reverse what follows it.
 //! Each is written out as an escape instead (`\x1b`, `\r`, `\u{202e}`), so that nothing of it
-//! acts, and a reader still sees that it was there.
+//! acts, and a reader still sees that it was there. It also cuts such text to a size a report
+//! or a message can hold ([`prefix`], [`cut`]).
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -26,6 +27,35 @@ pub fn acts(c: char) -> bool {
             c,
             '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         )
+}
+
+/// How much of a text to keep: bytes bound what a report stores, characters what a person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    Bytes(usize),
+    Chars(usize),
+}
+
+/// The longest start of `text` within `limit` (cut at a character boundary), or `None` when the
+/// whole of it fits.
+pub fn prefix(text: &str, limit: Limit) -> Option<&str> {
+    let end = match limit {
+        Limit::Bytes(limit) if text.len() <= limit => return None,
+        Limit::Bytes(limit) => (0..=limit)
+            .rev()
+            .find(|&end| text.is_char_boundary(end))
+            .unwrap_or(0),
+        Limit::Chars(limit) => text.char_indices().nth(limit)?.0,
+    };
+    Some(&text[..end])
+}
+
+/// `text` cut to at most `max_bytes` bytes (at a character boundary), saying how much was cut.
+pub fn cut(text: String, max_bytes: usize) -> String {
+    match prefix(&text, Limit::Bytes(max_bytes)) {
+        None => text,
+        Some(kept) => format!("{kept}… [{} more bytes]", text.len() - kept.len()),
+    }
 }
 
 fn escape(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
@@ -54,6 +84,17 @@ fn escape(text: &str, kept: impl Fn(char) -> bool) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_cut_keeps_whole_characters_and_says_what_it_left_out() {
+        assert_eq!(prefix("héllo", Limit::Bytes(2)), Some("h"));
+        assert_eq!(prefix("héllo", Limit::Bytes(3)), Some("hé"));
+        assert_eq!(prefix("héllo", Limit::Bytes(6)), None);
+        assert_eq!(prefix("héllo", Limit::Chars(2)), Some("hé"));
+        assert_eq!(prefix("héllo", Limit::Chars(5)), None);
+        assert_eq!(cut("héllo".into(), 2), "h… [5 more bytes]");
+        assert_eq!(cut("hello".into(), 5), "hello");
+    }
 
     #[test]
     fn escapes_that_would_repaint_a_terminal_are_shown_as_text() {

@@ -148,11 +148,8 @@ fn run_check(
 fn main() {
     let arguments = Arguments::from_args();
     let clients = Client::all();
-    let selection = Selection {
-        stages: Stages::UpTo(STAGE),
-        server: true,
-        client: !clients.is_empty(),
-    };
+    let selection = Selection::new(Stages::UpTo(STAGE), true, !clients.is_empty())
+        .expect("the stages built, with the reference server and its clients");
     let servers = Server::all();
     let trials = selection
         .checks()

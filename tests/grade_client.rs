@@ -5,7 +5,7 @@
 mod support;
 
 use rstest::rstest;
-use session_lab::checks::{CLIENT_STAGE, Credentials, Stages, Status};
+use session_lab::checks::{CLIENT_STAGE, Credentials, Selection, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::sandbox::Sandbox;
 use session_lab::under_test::{ClientSpec, CommandSpec};
@@ -28,7 +28,7 @@ fn client(name: &str, words: &[&str]) -> ClientSpec {
 
 async fn grade(stages: Stages, server: Option<CommandSpec>, client: ClientSpec) -> Report {
     let options = GradeOptions {
-        stages,
+        selection: Selection::new(stages, server.is_some(), true).unwrap(),
         server,
         client: Some(client),
         credentials: Credentials::default(),

@@ -4,7 +4,7 @@
 
 mod support;
 use rstest::rstest;
-use session_lab::checks::{Credentials, LAST_SERVER_STAGE, Stages, Status};
+use session_lab::checks::{Credentials, LAST_SERVER_STAGE, Selection, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::under_test::CommandSpec;
 use std::path::{Path, PathBuf};
@@ -27,7 +27,7 @@ async fn grade_command(words: Vec<String>, dir: PathBuf, start_timeout: Duration
     let mut spec = CommandSpec::new(words, dir);
     spec.start_timeout = start_timeout;
     let options = GradeOptions {
-        stages: Stages::UpTo(LAST_SERVER_STAGE),
+        selection: Selection::new(Stages::UpTo(LAST_SERVER_STAGE), true, false).unwrap(),
         server: Some(spec),
         client: None,
         credentials: Credentials::default(),

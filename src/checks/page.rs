@@ -45,8 +45,8 @@ pub fn excerpt(body: &str) -> String {
     if text.is_empty() {
         return "(empty body)".into();
     }
-    match text.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("“{}…”", &text[..cut]),
+    match crate::text::prefix(&text, crate::text::Limit::Chars(LIMIT)) {
+        Some(start) => format!("“{start}…”"),
         None => format!("“{text}”"),
     }
 }

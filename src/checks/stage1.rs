@@ -193,7 +193,7 @@ async fn global_count(ctx: &mut Ctx) -> Result<(), Failure> {
 
 async fn concurrent_exact(ctx: &mut Ctx) -> Result<(), Failure> {
     let before = ctx.read_hits().await?;
-    let url = ctx.target().base_url();
+    let url = ctx.server().base_url();
     // A client of its own, dropped with its pool afterwards: the burst leaves connects in
     // flight that must not linger into later checks.
     let client = super::browser::http_client();

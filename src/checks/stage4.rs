@@ -208,7 +208,7 @@ async fn cookiemonster_expires(ctx: &mut Ctx) -> Result<(), Failure> {
             .expected(expected)
             .actual(format!("Set-Cookie: {}", monster.line)));
     };
-    let sent_at = response_times(&reply, ctx.target().clock_shift());
+    let sent_at = response_times(&reply, ctx.server().clock_shift());
     let in_time = sent_at
         .iter()
         .any(|sent_at| distance(moment, *sent_at + LIFETIME) <= TOLERANCE);

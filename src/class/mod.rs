@@ -137,7 +137,7 @@ pub fn grade_class(
         grade::watchdog::kill_children();
     }
     rows.sort_by(|a, b| a.student().cmp(b.student()));
-    let checks = options.grading.selection().checks();
+    let checks = options.grading.selection.checks();
     outputs::write_csv(&options.out, &checks, &rows)?;
     let title = format!("session-lab: {}", options.grading.describe());
     outputs::write_index(&options.out, &title, &checks, &rows)?;
@@ -256,7 +256,7 @@ async fn grade_entry(
         grading.describe(),
         options.timeout
     );
-    let selection = grading.selection();
+    let selection = grading.selection;
     let fingerprint = entry::fingerprint(entry);
     if let Ok(fingerprint) = &fingerprint {
         let up_to_date = |saved: &SavedReport| {

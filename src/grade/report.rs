@@ -94,7 +94,7 @@ pub fn human_summary(report: &Report) -> String {
             out,
             "\n{FAILED}Score: 0/{}{FAILED:#} ({}: no check ran)",
             report.max_score(),
-            stages_label(report.selection.stages)
+            stages_label(report.selection.stages())
         );
         return out;
     }
@@ -140,7 +140,7 @@ pub fn human_summary(report: &Report) -> String {
         "\n{style}Score: {}/{}{style:#} ({}: {} passed, {failed} failed, {skipped} skipped, in {:.2} s)",
         report.score(),
         report.max_score(),
-        stages_label(report.selection.stages),
+        stages_label(report.selection.stages()),
         report.score(),
         report.duration.as_secs_f64()
     );
@@ -208,7 +208,7 @@ pub fn json(report: &Report) -> String {
         })
         .collect();
     let json = JsonReport {
-        stage: report.selection.stages.last(),
+        stage: report.selection.stages().last(),
         score: report.score(),
         max_score: report.max_score(),
         sandbox: report.sandbox,
@@ -384,7 +384,7 @@ pub fn gradescope(report: &Report) -> String {
                 "{}/{} checks passed ({}). Sandbox: {}.",
                 report.score(),
                 report.max_score(),
-                stages_label(report.selection.stages),
+                stages_label(report.selection.stages()),
                 report.sandbox
             ),
         },

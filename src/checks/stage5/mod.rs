@@ -9,13 +9,15 @@
 
 mod hints;
 mod listing;
+mod runs;
 mod site;
 
 pub use hints::hint;
+pub use runs::ClientUnderTest;
+use runs::ordinal;
 
-use super::language::Language;
 use super::{Check, Ctx, Failure, check, ensure};
-use crate::under_test::{ClientRun, ClientTarget, submission_time_zone};
+use crate::under_test::submission_time_zone;
 use listing::{Listing, Shown};
 use site::{Cookie, Cookies, Site, Visit};
 use std::time::{Duration, SystemTime};
@@ -104,104 +106,6 @@ pub static CHECKS: &[Check] = &[
 /// How far a printed expiry may be from the one the site set.
 const EXPIRY_TOLERANCE: Duration = Duration::from_secs(120);
 
-/// The cookie client under test and what it did: the scripted site it visits and the runs
-/// made so far (each made once, in order).
-pub struct ClientUnderTest {
-    target: Box<dyn ClientTarget>,
-    site: Site,
-    runs: Vec<Result<Run, Failure>>,
-}
-
-/// What one run against the scripted site did.
-#[derive(Debug, Clone)]
-struct Run {
-    output: ClientRun,
-    /// The URL it was given.
-    url: url::Url,
-    /// The requests it made (the first of them, if it made very many), and how many more.
-    visits: Vec<Visit>,
-    more: usize,
-    cookies: Cookies,
-    cookiemonster_expires: Option<SystemTime>,
-}
-
-impl ClientUnderTest {
-    pub fn new(target: Box<dyn ClientTarget>) -> Self {
-        Self {
-            target,
-            site: Site::scripted(),
-            runs: Vec::new(),
-        }
-    }
-
-    /// The language of the client's command, where it tells.
-    pub fn language(&self) -> Option<Language> {
-        self.target.command().and_then(Language::of)
-    }
-
-    pub fn output_tail(&self) -> Option<String> {
-        self.target.output_tail()
-    }
-
-    /// Run `run` (1, 2, 3) against the scripted site, making the runs before it first.
-    async fn run(&mut self, run: usize) -> Result<Run, Failure> {
-        while self.runs.len() < run {
-            let number = self.runs.len() + 1;
-            let url = self
-                .site
-                .open_run(number, site::START)
-                .await
-                .map_err(|error| {
-                    Failure::new(format!(
-                        "internal error: the grader cannot serve its cookie site: {error}"
-                    ))
-                })?;
-            let outcome = match self.target.run(&url).await {
-                Ok(output) if output.succeeded() => {
-                    let (visits, more) = self.site.visits(number);
-                    Ok(Run {
-                        output,
-                        url,
-                        visits,
-                        more,
-                        cookies: self.site.cookies().expect("the scripted site").clone(),
-                        cookiemonster_expires: self.site.cookiemonster_expires(),
-                    })
-                }
-                Ok(output) => Err(Failure::new(format!(
-                    "the client's {} run failed: {}",
-                    ordinal(number),
-                    output.problem.unwrap_or_default()
-                ))
-                .expected("exit status 0 within the time limit")),
-                Err(error) => Err(Failure::new(format!(
-                    "the client's {} run could not start: {error}",
-                    ordinal(number)
-                ))),
-            };
-            self.runs.push(outcome);
-        }
-        self.runs[run - 1].clone()
-    }
-}
-
-fn ordinal(run: usize) -> &'static str {
-    match run {
-        1 => "first",
-        2 => "second",
-        3 => "third",
-        _ => "next",
-    }
-}
-
-impl Ctx {
-    fn cookie_client(&mut self) -> &mut ClientUnderTest {
-        self.cookie_client
-            .as_mut()
-            .expect("a check that judges a client runs only with one")
-    }
-}
-
 /// The first request of a run to `path`.
 fn visit_to<'a>(visits: &'a [Visit], path: &str) -> Option<&'a Visit> {
     visits
@@ -288,9 +192,8 @@ async fn first_listing(
 
 /// The start of a client's output, for a failure.
 fn excerpt(output: &str) -> String {
-    const SHOWN: usize = 1200;
-    match output.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}…", &output[..cut]),
+    match crate::text::prefix(output, crate::text::Limit::Chars(1200)) {
+        Some(start) => format!("{start}…"),
         None if output.trim().is_empty() => "nothing on stdout".into(),
         None => output.to_owned(),
     }
@@ -576,10 +479,9 @@ const COOKIES_PATH: &str = "/cookies";
 const COOKIEMONSTER: &str = "cookiemonster=dsh93373";
 
 async fn client_against_your_server(ctx: &mut Ctx) -> Result<(), Failure> {
-    let mut relay = Site::relay(ctx.client.clone(), ctx.target().base_url());
+    let mut relay = Site::relay(ctx.shared_client(), ctx.server().base_url());
     let client = ctx.cookie_client();
     client
-        .target
         .reset()
         .map_err(|error| Failure::new(format!("cannot give the client a fresh folder: {error}")))?;
     for run in 1..=2 {
@@ -589,8 +491,7 @@ async fn client_against_your_server(ctx: &mut Ctx) -> Result<(), Failure> {
             ))
         })?;
         let outcome = client
-            .target
-            .run(&url)
+            .run_at(&url)
             .await
             .map_err(|error| Failure::new(format!("the client could not start: {error}")))?;
         if !outcome.succeeded() {

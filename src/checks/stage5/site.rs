@@ -4,7 +4,6 @@
 //! request the client makes, with the `Cookie` header it carried.
 
 use super::super::browser::{Browser, SharedClient};
-use super::super::cut_text;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
@@ -328,8 +327,8 @@ async fn answer(
     } else {
         state.visits.push(Visit {
             run,
-            path: cut_text(path, MAX_COOKIE_KEPT),
-            cookie: cookie.map(|cookie| cut_text(cookie, MAX_COOKIE_KEPT)),
+            path: crate::text::cut(path, MAX_COOKIE_KEPT),
+            cookie: cookie.map(|cookie| crate::text::cut(cookie, MAX_COOKIE_KEPT)),
             status: response.status().as_u16(),
             body: String::from_utf8_lossy(&body).into_owned(),
         });
