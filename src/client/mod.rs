@@ -31,7 +31,7 @@ pub enum ClientError {
 }
 
 /// How a run prints what it saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// A block per request, a row per cookie: for people.
     Table,

@@ -5,7 +5,10 @@
 //! an error of the grader itself is recorded in the report rather than leaving none.
 
 pub mod report;
+mod report_sink;
 pub mod watchdog;
+
+pub use report_sink::{ReportSink, ReportWriteError};
 
 use crate::checks::{CheckReport, Credentials, Ctx, Failure, Selection, Status};
 use crate::sandbox::Sandbox;
@@ -17,7 +20,9 @@ use std::time::{Duration, Instant};
 /// What to grade and how.
 #[derive(Debug, Clone)]
 pub struct GradeOptions {
-    pub stages: crate::checks::Stages,
+    /// Which checks run: validated once, where the options are made, against the programs
+    /// below (a server for stages 1–4, a client for stage 5).
+    pub selection: Selection,
     /// The server to grade (stages 1–4, and stage 5's check of client and server together).
     pub server: Option<CommandSpec>,
     /// The cookie client to grade (stage 5).
@@ -64,7 +69,7 @@ impl GradeOptions {
         let mut text = format!(
             "session-lab {}; {}",
             env!("CARGO_PKG_VERSION"),
-            report::stages_label(self.stages)
+            report::stages_label(self.selection.stages())
         );
         if let Some(server) = &self.server {
             text.push_str(&format!(
@@ -94,15 +99,6 @@ impl GradeOptions {
             self.sandbox.describe()
         ));
         text
-    }
-
-    /// The checks this grading runs.
-    pub fn selection(&self) -> Selection {
-        Selection {
-            stages: self.stages,
-            server: self.server.is_some(),
-            client: self.client.is_some(),
-        }
     }
 }
 
@@ -228,7 +224,7 @@ fn grader_entry(
 /// Grades the programs `options` describes, calling `on_check` as each check ends.
 pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) -> Report {
     let begun = Instant::now();
-    let selection = options.selection();
+    let selection = options.selection;
     let programs = prepare(&options);
     let (server, client) = match programs {
         Ok(programs) => programs,
@@ -241,8 +237,8 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
     let checks = crate::checks::run(&mut ctx, &selection.checks(), on_check).await;
     // Leave nothing running. No graceful stop: what the program would save goes to a scratch
     // copy that is deleted next, and waiting for its exit would only lengthen every grading.
-    if selection.server {
-        let _ = ctx.target().kill().await;
+    if selection.has_server() {
+        let _ = ctx.server().kill().await;
     }
     Report {
         selection,

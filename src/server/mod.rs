@@ -20,6 +20,7 @@ mod stage2;
 pub mod stage3;
 #[cfg(feature = "stage4")]
 pub mod stage4;
+pub mod tuning;
 pub mod users;
 
 use crate::clock::{Clock, SystemClock};
