@@ -78,7 +78,7 @@ impl Server {
 enum Client {
     Command,
     #[cfg(feature = "stage5")]
-    Reference(session_lab::client::Format),
+    Reference(session_lab::client::CookiesFormat),
 }
 
 impl Client {
@@ -88,7 +88,7 @@ impl Client {
         }
         #[cfg(feature = "stage5")]
         {
-            use session_lab::client::Format;
+            use session_lab::client::CookiesFormat as Format;
             vec![
                 (Self::Reference(Format::Table), " [reference table]"),
                 (Self::Reference(Format::Json), " [reference json]"),

@@ -67,7 +67,7 @@ async fn a_correct_client_passes_every_check(#[case] name: &str, #[case] words: 
     assert!(
         report.all_passed(),
         "{}",
-        report::render(&report, report::Format::Human)
+        report::render(&report, report::ReportFormat::Human)
     );
     assert_eq!(report.score(), 8);
     assert_eq!(report.max_score(), 8);
@@ -94,7 +94,7 @@ async fn each_classic_mistake_fails_exactly_its_check(
         ids_with(&report, Status::Failed),
         [check],
         "{}",
-        report::render(&report, report::Format::Human)
+        report::render(&report, report::ReportFormat::Human)
     );
 }
 
@@ -146,7 +146,7 @@ async fn a_server_and_a_client_pass_every_stage_together() {
     assert!(
         report.all_passed(),
         "{}",
-        report::render(&report, report::Format::Human)
+        report::render(&report, report::ReportFormat::Human)
     );
     assert_eq!(report.max_score(), session_lab::checks::all().len());
     assert!(
@@ -158,17 +158,17 @@ async fn a_server_and_a_client_pass_every_stage_together() {
 
     // Every format carries stage 5 like the other stages.
     let json: serde_json::Value =
-        serde_json::from_str(&report::render(&report, report::Format::Json)).unwrap();
+        serde_json::from_str(&report::render(&report, report::ReportFormat::Json)).unwrap();
     assert_eq!(json["stage"], CLIENT_STAGE);
     assert_eq!(json["score"], json["max_score"]);
-    let junit = report::render(&report, report::Format::Junit);
+    let junit = report::render(&report, report::ReportFormat::Junit);
     assert_eq!(
         junit.matches("<testsuite ").count(),
         usize::from(CLIENT_STAGE)
     );
     assert!(junit.contains("stage5.jar-honours-deletion"), "{junit}");
     let gradescope: serde_json::Value =
-        serde_json::from_str(&report::render(&report, report::Format::Gradescope)).unwrap();
+        serde_json::from_str(&report::render(&report, report::ReportFormat::Gradescope)).unwrap();
     assert!(
         gradescope["tests"]
             .as_array()
@@ -179,7 +179,7 @@ async fn a_server_and_a_client_pass_every_stage_together() {
                 .is_some_and(|name| name.contains("stage5.client-against-your-server"))),
         "{gradescope}"
     );
-    assert!(report::render(&report, report::Format::Human).contains("stage5.client-runs"));
+    assert!(report::render(&report, report::ReportFormat::Human).contains("stage5.client-runs"));
 }
 
 /// A server mistake fails the server's checks and never a stage-5 check: the check of both
@@ -191,7 +191,7 @@ async fn a_server_mistake_fails_the_server_and_never_the_client() {
     assert!(
         failed.iter().all(|id| !id.starts_with("stage5.")),
         "{}",
-        report::render(&report, report::Format::Human)
+        report::render(&report, report::ReportFormat::Human)
     );
     assert_eq!(failed, ["stage4.grover-session-cookie"]);
 }

@@ -63,7 +63,7 @@ async fn a_correct_solution_passes_every_check(#[case] name: &str, #[case] words
     assert!(
         report.all_passed(),
         "{}",
-        report::render(&report, report::Format::Human)
+        report::render(&report, report::ReportFormat::Human)
     );
     assert_eq!(report.score(), report.max_score());
 }
@@ -106,7 +106,7 @@ async fn each_classic_mistake_fails_exactly_its_check(
 ) {
     let words = command(&["python3", "server.py", "{port}", "--mistake", mistake]);
     let report = grade_command(words, submission("threaded"), Duration::from_secs(10)).await;
-    let rendered = report::render(&report, report::Format::Human);
+    let rendered = report::render(&report, report::ReportFormat::Human);
     assert_eq!(ids_with(&report, Status::Failed), expected, "{rendered}");
     let first_stage = report
         .checks
@@ -155,7 +155,7 @@ async fn a_grader_run_leaves_no_process_behind_not_even_a_grandchild() {
     assert!(
         report.all_passed(),
         "{}",
-        report::render(&report, report::Format::Human)
+        report::render(&report, report::ReportFormat::Human)
     );
     let pids = recorded_pids(&pid_file);
     assert!(
@@ -190,7 +190,7 @@ async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
     let mut wrapped = command(&["sh", "-c", &wrapper, "sh"]);
     wrapped.extend(command(words));
     let report = grade_command(wrapped, submission("threaded"), Duration::from_secs(2)).await;
-    let rendered = report::render(&report, report::Format::Human);
+    let rendered = report::render(&report, report::ReportFormat::Human);
     assert!(report.error.is_none(), "the grader itself ran: {rendered}");
     assert_eq!(
         ids_with(&report, Status::Failed),
@@ -221,9 +221,9 @@ async fn a_misbehaving_submission_fails_with_a_reason_and_leaves_nothing(
         );
     }
     for format in [
-        report::Format::Json,
-        report::Format::Junit,
-        report::Format::Gradescope,
+        report::ReportFormat::Json,
+        report::ReportFormat::Junit,
+        report::ReportFormat::Gradescope,
     ] {
         assert!(report::render(&report, format).contains("stage1.listens"));
     }
@@ -267,7 +267,7 @@ async fn a_body_too_big_is_cut_at_1_mib_and_costs_the_grader_little(#[case] size
         "{size}: the peak RSS grew by {} KiB; grading took {took:?}",
         growth >> 10
     );
-    let rendered = report::render(&report, report::Format::Human);
+    let rendered = report::render(&report, report::ReportFormat::Human);
     assert_eq!(
         ids_with(&report, Status::Failed),
         ["stage1.listens"],
@@ -288,7 +288,7 @@ async fn a_body_too_big_is_cut_at_1_mib_and_costs_the_grader_little(#[case] size
 async fn a_server_that_loses_the_first_signal_passes_with_a_note() {
     let words = command(&["python3", "server.py", "{port}", "--lose-first-signal"]);
     let report = grade_command(words, submission("threaded"), Duration::from_secs(10)).await;
-    let rendered = report::render(&report, report::Format::Human);
+    let rendered = report::render(&report, report::ReportFormat::Human);
     assert!(report.all_passed(), "{rendered}");
     for id in ["stage2.exits-on-sigint", "stage2.exits-on-sigterm"] {
         let check = report.checks.iter().find(|c| c.id == id).unwrap();
@@ -299,7 +299,7 @@ async fn a_server_that_loses_the_first_signal_passes_with_a_note() {
         rendered.contains("note: the server did not exit on the first SIGINT"),
         "{rendered}"
     );
-    let json = report::render(&report, report::Format::Json);
+    let json = report::render(&report, report::ReportFormat::Json);
     assert_eq!(json.matches("\"note\"").count(), 2, "{json}");
 }
 
@@ -320,7 +320,7 @@ async fn a_grading_that_cannot_start_is_one_grader_error(
     assert_eq!(ids_with(&report, Status::Failed), [grade::GRADER_ERROR_ID]);
     assert_eq!(report.score(), 0);
     assert_eq!(report.max_score(), server_checks());
-    let human = report::render(&report, report::Format::Human);
+    let human = report::render(&report, report::ReportFormat::Human);
     assert_eq!(human.matches(reason).count(), 1, "one message: {human}");
     assert!(!human.contains("stage1."), "{human}");
 }
@@ -373,7 +373,7 @@ fn reports_follow_their_formats() {
     ));
 
     let json: serde_json::Value =
-        serde_json::from_str(&report::render(&report, report::Format::Json)).unwrap();
+        serde_json::from_str(&report::render(&report, report::ReportFormat::Json)).unwrap();
     let checks = server_checks();
     assert_eq!(report.max_score(), checks);
     assert_eq!(json["stage"], LAST_SERVER_STAGE);
@@ -399,7 +399,7 @@ fn reports_follow_their_formats() {
     }
 
     let gradescope: serde_json::Value =
-        serde_json::from_str(&report::render(&report, report::Format::Gradescope)).unwrap();
+        serde_json::from_str(&report::render(&report, report::ReportFormat::Gradescope)).unwrap();
     assert_eq!(gradescope["score"], checks - 1);
     let tests = gradescope["tests"].as_array().unwrap();
     assert_eq!(tests.len(), checks);
@@ -410,7 +410,7 @@ fn reports_follow_their_formats() {
     }
     assert_eq!(tests.iter().filter(|t| t["status"] == "failed").count(), 1);
 
-    let junit = report::render(&report, report::Format::Junit);
+    let junit = report::render(&report, report::ReportFormat::Junit);
     assert_eq!(junit.matches("<testcase ").count(), checks);
     assert_eq!(
         junit.matches("<testsuite ").count(),

@@ -190,7 +190,7 @@ pub fn save_student(
     report: &Report,
 ) -> Result<SavedReport, WriteError> {
     let mut json: serde_json::Value =
-        serde_json::from_str(&report::render(report, report::Format::Json))
+        serde_json::from_str(&report::render(report, report::ReportFormat::Json))
             .expect("the JSON report parses");
     if let Some(object) = json.as_object_mut() {
         object.insert("student".into(), student.into());
@@ -201,7 +201,7 @@ pub fn save_student(
         serde_json::from_value(json.clone()).expect("a JSON report reads back");
     write(
         &text_path(out, student),
-        &report::render(report, report::Format::Human),
+        &report::render(report, report::ReportFormat::Human),
     )?;
     write(&page_path(out, student), &student_page(&saved))?;
     // Last: a report in place means the student is done, for a resumed run.

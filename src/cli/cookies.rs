@@ -2,7 +2,7 @@
 //! shown, and the jar kept on disk.
 
 use super::parse;
-use session_lab::client::{self, Format, RunOptions};
+use session_lab::client::{self, CookiesFormat, RunOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,8 +22,8 @@ pub struct CookiesArgs {
     /// Save session cookies too (with expiry 0, as curl does); by default they end with the run.
     #[arg(long)]
     keep_session_cookies: bool,
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = CookiesFormat::Table)]
+    format: CookiesFormat,
     /// Send requests for HOST to IP instead of looking it up (repeatable).
     #[arg(long, value_name = "HOST=IP", value_parser = parse::parse_resolve)]
     resolve: Vec<(String, SocketAddr)>,

@@ -2,7 +2,7 @@
 //! watchdog writes it at the time limit, Ctrl-C writes what had ended).
 
 use super::grading::GradingArgs;
-use session_lab::grade::report::Format;
+use session_lab::grade::report::ReportFormat;
 use session_lab::grade::watchdog::{Watchdog, kill_children};
 use session_lab::grade::{Report, ReportSink};
 use session_lab::sandbox::Sandbox;
@@ -22,8 +22,8 @@ passed, 1 a check failed, 2 the grader could not run."
 )]
 pub struct GradeArgs {
     /// The report's format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    format: ReportFormat,
     /// Write the report here (progress still goes to the terminal); otherwise to stdout.
     #[arg(long)]
     output: Option<PathBuf>,
@@ -37,7 +37,7 @@ const EXIT_CHECK_FAILED: u8 = 1;
 pub fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     let selection = args.grading.selection();
     // Progress goes to the terminal unless the report itself (not human) takes stdout.
-    let show_progress = args.format == Format::Human || args.output.is_some();
+    let show_progress = args.format == ReportFormat::Human || args.output.is_some();
     let sandbox = match args.grading.sandbox() {
         Ok(sandbox) => sandbox,
         Err(error) => {

@@ -32,7 +32,7 @@ pub enum ClientError {
 
 /// How a run prints what it saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub enum CookiesFormat {
     /// A block per request, a row per cookie: for people.
     Table,
     /// Every hop and cookie as JSON: for scripts.
@@ -47,7 +47,7 @@ pub struct RunOptions<'a> {
     pub jar: Option<&'a Path>,
     /// Save session cookies too (with expiry 0, as curl does).
     pub keep_session_cookies: bool,
-    pub format: Format,
+    pub format: CookiesFormat,
     /// Host names mapped to addresses inside the client.
     pub resolve: &'a [(String, SocketAddr)],
 }
@@ -77,8 +77,8 @@ pub async fn run(urls: &[Url], options: &RunOptions<'_>) -> Result<RunOutcome, C
         }
     }
     let output = match options.format {
-        Format::Table => render::table(&hops, SystemTime::now()),
-        Format::Json => render::json(&hops),
+        CookiesFormat::Table => render::table(&hops, SystemTime::now()),
+        CookiesFormat::Json => render::json(&hops),
     };
     if let Some(path) = options.jar {
         netscape::save(path, client.jar(), options.keep_session_cookies)?;

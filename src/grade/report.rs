@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub enum ReportFormat {
     Human,
     Json,
     Junit,
@@ -394,12 +394,12 @@ pub fn gradescope(report: &Report) -> String {
 }
 
 /// The report in `format`, as text without terminal styles.
-pub fn render(report: &Report, format: Format) -> String {
+pub fn render(report: &Report, format: ReportFormat) -> String {
     match format {
-        Format::Human => anstream::adapter::strip_str(&human(report)).to_string(),
-        Format::Json => json(report),
-        Format::Junit => junit(report),
-        Format::Gradescope => gradescope(report),
-        Format::GithubClassroom => github_classroom(report),
+        ReportFormat::Human => anstream::adapter::strip_str(&human(report)).to_string(),
+        ReportFormat::Json => json(report),
+        ReportFormat::Junit => junit(report),
+        ReportFormat::Gradescope => gradescope(report),
+        ReportFormat::GithubClassroom => github_classroom(report),
     }
 }

@@ -4,7 +4,7 @@
 //! with the checks that had ended; a placeholder stands in the file before anything runs.
 
 use super::Report;
-use super::report::{self, Format};
+use super::report::{self, ReportFormat};
 use crate::checks::{CheckReport, Selection};
 use crate::sandbox::Sandbox;
 use std::io::Write;
@@ -18,7 +18,7 @@ use std::time::Duration;
 #[derive(Clone)]
 pub struct ReportSink {
     output: Option<PathBuf>,
-    format: Format,
+    format: ReportFormat,
     show_progress: bool,
     selection: Selection,
     sandbox: Sandbox,
@@ -29,7 +29,7 @@ pub struct ReportSink {
 impl ReportSink {
     pub fn new(
         output: Option<PathBuf>,
-        format: Format,
+        format: ReportFormat,
         show_progress: bool,
         selection: Selection,
         sandbox: Sandbox,
@@ -82,7 +82,7 @@ impl ReportSink {
         if self.show_progress {
             let _ = write!(anstream::stdout(), "{}", report::human_summary(report));
         }
-        let github_output = (self.format == Format::GithubClassroom)
+        let github_output = (self.format == ReportFormat::GithubClassroom)
             .then(|| std::env::var_os("GITHUB_OUTPUT"))
             .flatten();
         match (&self.output, github_output) {
@@ -106,7 +106,7 @@ impl ReportSink {
                     eprintln!("error: {error}");
                 }
             }
-            (None, None) if self.format != Format::Human => {
+            (None, None) if self.format != ReportFormat::Human => {
                 print!("{}", report::render(report, self.format));
             }
             (None, None) => {}

@@ -2,13 +2,13 @@
 //! in this process: the stage-5 checks judge it exactly as they judge a student's program.
 
 use super::{ClientRun, ClientTarget, TargetError};
-use crate::client::{self, Format, RunOptions};
+use crate::client::{self, CookiesFormat, RunOptions};
 use std::path::PathBuf;
 use tempfile::TempDir;
 use url::Url;
 
 pub struct ReferenceClient {
-    format: Format,
+    format: CookiesFormat,
     /// Holds the jar file its runs share; replaced by [`ClientTarget::reset`].
     folder: TempDir,
     last_output: Option<String>,
@@ -16,7 +16,7 @@ pub struct ReferenceClient {
 
 impl ReferenceClient {
     /// A reference client printing `format`, its jar in a fresh temporary directory.
-    pub fn new(format: Format) -> std::io::Result<Self> {
+    pub fn new(format: CookiesFormat) -> std::io::Result<Self> {
         Ok(Self {
             format,
             folder: tempfile::tempdir()?,

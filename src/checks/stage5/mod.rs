@@ -19,7 +19,7 @@ use runs::ordinal;
 use super::{Check, Ctx, Failure, check, ensure};
 use crate::under_test::submission_time_zone;
 use listing::{Listing, Shown};
-use site::{Cookie, Cookies, Site, Visit};
+use site::{Cookie, Cookies, Site, SiteVisit};
 use std::time::{Duration, SystemTime};
 
 pub static CHECKS: &[Check] = &[
@@ -107,14 +107,14 @@ pub static CHECKS: &[Check] = &[
 const EXPIRY_TOLERANCE: Duration = Duration::from_secs(120);
 
 /// The first request of a run to `path`.
-fn visit_to<'a>(visits: &'a [Visit], path: &str) -> Option<&'a Visit> {
+fn visit_to<'a>(visits: &'a [SiteVisit], path: &str) -> Option<&'a SiteVisit> {
     visits
         .iter()
         .find(|visit| visit.path.split('?').next() == Some(path))
 }
 
 /// The requests of a run, for a failure: the first few, and how many more.
-fn describe_all(visits: &[Visit], more: usize) -> String {
+fn describe_all(visits: &[SiteVisit], more: usize) -> String {
     const SHOWN: usize = 10;
     if visits.is_empty() {
         return "no request at all".into();
@@ -122,7 +122,7 @@ fn describe_all(visits: &[Visit], more: usize) -> String {
     let mut text = visits
         .iter()
         .take(SHOWN)
-        .map(Visit::describe)
+        .map(SiteVisit::describe)
         .collect::<Vec<_>>()
         .join(", then ");
     let rest = visits.len().saturating_sub(SHOWN) + more;
@@ -334,7 +334,7 @@ fn human_duration(span: Duration) -> String {
 }
 
 /// The request for the URL in run `run`, with the grading's cookies.
-async fn start_of_run(ctx: &mut Ctx, number: usize) -> Result<(Visit, Cookies), Failure> {
+async fn start_of_run(ctx: &mut Ctx, number: usize) -> Result<(SiteVisit, Cookies), Failure> {
     let run = ctx.cookie_client().run(number).await?;
     let start = visit_to(&run.visits, site::START).cloned().ok_or_else(|| {
         Failure::new(format!(

@@ -1,7 +1,7 @@
 //! The cookie client under test and its runs against the grader's scripted site: each run made
 //! once, in order, and kept, so that every check of stage 5 judges the same runs.
 
-use super::site::{self, Cookies, Site, Visit};
+use super::site::{self, Cookies, Site, SiteVisit};
 use crate::checks::Failure;
 use crate::checks::language::Language;
 use crate::under_test::{ClientRun, ClientTarget, TargetError};
@@ -22,7 +22,7 @@ pub(super) struct Run {
     /// The URL it was given.
     pub(super) url: url::Url,
     /// The requests it made (the first of them, if it made very many), and how many more.
-    pub(super) visits: Vec<Visit>,
+    pub(super) visits: Vec<SiteVisit>,
     pub(super) more: usize,
     pub(super) cookies: Cookies,
     pub(super) cookiemonster_expires: Option<SystemTime>,

@@ -122,7 +122,7 @@ fn random_value() -> String {
 
 /// One request a client made.
 #[derive(Debug, Clone)]
-pub struct Visit {
+pub struct SiteVisit {
     /// Which run of the client made it (1 for the first).
     pub run: usize,
     pub path: String,
@@ -133,7 +133,7 @@ pub struct Visit {
     pub body: String,
 }
 
-impl Visit {
+impl SiteVisit {
     /// Whether the request carried `cookie` (its name and this grading's value).
     pub fn carries(&self, cookie: &Cookie) -> bool {
         self.pairs().any(|pair| pair == cookie.pair())
@@ -176,7 +176,7 @@ enum Behaviour {
 }
 
 struct State {
-    visits: Vec<Visit>,
+    visits: Vec<SiteVisit>,
     /// Per run, the visits beyond [`MAX_VISITS_PER_RUN`]: counted, not kept.
     uncounted: std::collections::HashMap<usize, usize>,
     /// When the first run's cookiemonster expires, as the site wrote it.
@@ -259,7 +259,7 @@ impl Site {
 
     /// The requests run `run` made, in order (the first [`MAX_VISITS_PER_RUN`]), and how many
     /// more it made.
-    pub fn visits(&self, run: usize) -> (Vec<Visit>, usize) {
+    pub fn visits(&self, run: usize) -> (Vec<SiteVisit>, usize) {
         let state = lock(&self.state);
         let visits = state
             .visits
@@ -325,7 +325,7 @@ async fn answer(
     if kept >= MAX_VISITS_PER_RUN {
         *state.uncounted.entry(run).or_default() += 1;
     } else {
-        state.visits.push(Visit {
+        state.visits.push(SiteVisit {
             run,
             path: crate::text::cut(path, MAX_COOKIE_KEPT),
             cookie: cookie.map(|cookie| crate::text::cut(cookie, MAX_COOKIE_KEPT)),
