@@ -189,7 +189,7 @@ impl Ctx {
             TargetError::Stop(error) => {
                 Failure::new(format!("could not stop the server with {signal}: {error}"))
             }
-            TargetError::Setup(error) | TargetError::Start(error) => Failure::new(format!(
+            TargetError::Setup(_) | TargetError::Start(_) => Failure::new(format!(
                 "the server did not start again after {signal}: {error}"
             )),
         })

@@ -3,7 +3,8 @@
 
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, QueueWatch, RunFolder};
 use super::{
-    EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, ServerTarget, Stopped, TargetError, free_port,
+    EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, ServerTarget, SetupError, StartError,
+    StopError, Stopped, TargetError, free_port,
 };
 use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
@@ -63,8 +64,7 @@ impl CommandTarget {
     pub fn new(spec: CommandSpec) -> Result<Self, TargetError> {
         let folder = RunFolder::new(&spec.command, &spec.dir, &spec.sandbox)?;
         let output = folder.output("server", spec.output_cap)?;
-        let port =
-            free_port().map_err(|e| TargetError::Setup(format!("cannot find a free port: {e}")))?;
+        let port = free_port().map_err(|e| SetupError::io("find a free port", e))?;
         Ok(Self {
             base: loopback_url(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
             spec,
@@ -94,17 +94,17 @@ impl CommandTarget {
                     if let Some(process) = self.process.take() {
                         process.end().await;
                     }
-                    let limit = self
+                    let why = self
                         .spec
                         .sandbox
-                        .explain_exit(status.code(), &self.output.excerpt().unwrap_or_default())
-                        .map(|why| format!(": {why}"))
-                        .unwrap_or_default();
-                    return Err(TargetError::Start(format!(
-                        "`{}` exited ({status}) before it listened on port {}{limit}",
-                        self.program(),
-                        self.port
-                    )));
+                        .explain_exit(status.code(), &self.output.excerpt().unwrap_or_default());
+                    return Err(StartError::ExitedEarly {
+                        program: self.program().to_owned(),
+                        status,
+                        port: self.port,
+                        why,
+                    }
+                    .into());
                 }
             }
             for addr in candidates {
@@ -122,23 +122,13 @@ impl CommandTarget {
                     .map(Process::listening_ports)
                     .unwrap_or_default();
                 self.kill().await?;
-                let instead = match elsewhere.as_slice() {
-                    [] => String::new(),
-                    ports => format!(
-                        "; it listened on port {} instead: take the port from the command line (where the command says {{port}}) or from the PORT environment variable",
-                        ports
-                            .iter()
-                            .map(u16::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                return Err(TargetError::Start(format!(
-                    "`{}` did not listen on 127.0.0.1:{} within {:?}{instead}; it was killed",
-                    self.program(),
-                    self.port,
-                    start_timeout
-                )));
+                return Err(StartError::NeverListened {
+                    program: self.program().to_owned(),
+                    port: self.port,
+                    given: start_timeout,
+                    elsewhere,
+                }
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -216,10 +206,10 @@ impl ServerTarget for CommandTarget {
 
     async fn stop(&mut self, signal: StopSignal) -> Result<Stopped, TargetError> {
         let Some(mut process) = self.process.take() else {
-            return Err(TargetError::Stop(format!(
-                "`{}` is not running (it exited earlier)",
-                self.program()
-            )));
+            return Err(StopError::NotRunning {
+                program: self.program().to_owned(),
+            }
+            .into());
         };
         let watch = process.queue_watch();
         let begun = Instant::now();

@@ -7,6 +7,7 @@
 
 mod client;
 mod command;
+mod error;
 mod process;
 mod reference;
 #[cfg(feature = "stage5")]
@@ -16,6 +17,7 @@ mod submission_clock;
 pub use crate::server::StopSignal;
 pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient};
 pub use command::{CommandSpec, CommandTarget};
+pub use error::{SetupError, StartError, StopError, TargetError};
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]
 pub use reference_client::ReferenceClient;
@@ -52,18 +54,6 @@ pub struct Stopped {
     /// The signal that ended the program, where one did: the stop signal itself means it had
     /// no handler for it (nor saved anything).
     pub ended_by_signal: Option<i32>,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TargetError {
-    /// The target cannot even be prepared (no submission folder, no such command): no check
-    /// can run, so this is the grader's error to report, not a check's failure.
-    #[error("{0}")]
-    Setup(String),
-    #[error("{0}")]
-    Start(String),
-    #[error("{0}")]
-    Stop(String),
 }
 
 /// A server under test.

@@ -4,7 +4,7 @@
 //! ([`super::CommandClient`]) both run this way.
 
 use super::EXIT_DEADLINE;
-use super::TargetError;
+use super::{SetupError, StartError, TargetError};
 use crate::sandbox::{Cgroup, Leader, Sandbox, SizedFolder};
 use crate::submission::{CopyLimits, RunDir, copy_submission};
 use nix::sys::signal::{Signal, killpg};
@@ -52,28 +52,25 @@ impl RunFolder {
     /// nothing yet. Every error is a [`TargetError::Setup`] that says what to do.
     pub fn new(command: &[String], dir: &Path, sandbox: &Sandbox) -> Result<Self, TargetError> {
         let Some(program) = command.first() else {
-            return Err(TargetError::Setup(
-                "no command to run was given: put it after `--`".into(),
-            ));
+            return Err(SetupError::NoCommand.into());
         };
         check_submission_dir(dir)?;
-        let work = RunDir::new().map_err(|e| setup("create a scratch directory", e))?;
-        let prepared = sandbox
-            .prepare(work.path())
-            .map_err(|e| setup("create a scratch directory", e))?;
+        let scratch_error = |e| SetupError::io("create a scratch directory", e);
+        let work = RunDir::new().map_err(scratch_error)?;
+        let prepared = sandbox.prepare(work.path()).map_err(scratch_error)?;
         let scratch = prepared.scratch;
-        copy_submission(dir, &scratch, CopyLimits::default()).map_err(|error| {
-            TargetError::Setup(format!(
-                "cannot copy the submission directory {}: {error}",
-                dir.display()
-            ))
+        copy_submission(dir, &scratch, CopyLimits::default()).map_err(|source| {
+            SetupError::Copy {
+                dir: dir.to_owned(),
+                source,
+            }
         })?;
         find_program(program, dir, &scratch)?;
         sandbox
             .hand_over(&scratch)
-            .map_err(|e| setup("hand the scratch copy to the sandbox's user", e))?;
+            .map_err(|e| SetupError::io("hand the scratch copy to the sandbox's user", e))?;
         std::fs::create_dir(prepared.root.join("logs"))
-            .map_err(|e| setup("create a directory for the program's output", e))?;
+            .map_err(|e| SetupError::io("create a directory for the program's output", e))?;
         let name = work
             .path()
             .file_name()
@@ -103,7 +100,7 @@ impl RunFolder {
         let logs = self.root.join("logs");
         let file = |stream: &str| {
             CappedFile::create(&logs.join(format!("{name}.{stream}")), cap)
-                .map_err(|e| setup(&format!("create {name}.{stream}"), e))
+                .map_err(|e| SetupError::io(format!("create {name}.{stream}"), e))
         };
         Ok(Arc::new(Output {
             stdout: Mutex::new(file("stdout")?),
@@ -113,10 +110,6 @@ impl RunFolder {
             recorded: std::sync::atomic::AtomicUsize::new(0),
         }))
     }
-}
-
-fn setup(what: &str, error: std::io::Error) -> TargetError {
-    TargetError::Setup(format!("cannot {what}: {error}"))
 }
 
 /// A program's output: capped files on disk and the latest bytes in memory.
@@ -277,7 +270,7 @@ impl Process {
                 vars,
                 folder.memory.as_ref(),
             )
-            .map_err(|error| TargetError::Start(error.to_string()))?;
+            .map_err(StartError::from)?;
         let mut command = Command::from(launch.command);
         command
             .stdin(Stdio::null())
@@ -296,23 +289,23 @@ impl Process {
         let spawned = command.spawn();
         // The command holds the write end of bwrap's status pipe: drop it before reading.
         drop(command);
-        let mut child = spawned
-            .map_err(|error| TargetError::Start(format!("cannot run `{program}`: {error}")))?;
+        let mut child = spawned.map_err(|source| StartError::Spawn {
+            program: program.clone(),
+            source,
+        })?;
         let pid = child.id().unwrap_or_default();
         let leader = tokio::task::spawn_blocking(move || {
             let read = launch.leader.read(pid);
             read.map(|leader| (leader, launch.leader))
         })
         .await
-        .map_err(|error| TargetError::Start(error.to_string()))
-        .and_then(|read| {
-            read.map_err(|error| TargetError::Start(format!("the sandbox did not start: {error}")))
-        });
+        .map_err(StartError::from)
+        .and_then(|read| read.map_err(StartError::SandboxDidNotStart));
         let (leader, status) = match leader {
             Ok(read) => read,
             Err(error) => {
                 let _ = child.kill().await;
-                return Err(error);
+                return Err(error.into());
             }
         };
         let sandbox = (leader != pid).then(|| RunningSandbox {
@@ -582,34 +575,39 @@ fn check_submission_dir(dir: &Path) -> Result<(), TargetError> {
         Ok(_) => "is not a directory",
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => "does not exist",
         Err(error) => {
-            return Err(TargetError::Setup(format!(
-                "cannot read the submission directory {}: {error}",
-                dir.display()
-            )));
+            return Err(SetupError::UnreadableFolder {
+                dir: dir.to_owned(),
+                source: error,
+            }
+            .into());
         }
     };
-    Err(TargetError::Setup(format!(
-        "the submission directory {} {problem}: give --dir the folder that holds the submission",
-        dir.display()
-    )))
+    Err(SetupError::NoFolder {
+        dir: dir.to_owned(),
+        problem,
+    }
+    .into())
 }
 
 /// Finds `program` as the shell would from the scratch copy: a path (with a `/`) is taken
 /// relative to it, a bare name is looked up on `PATH`.
 fn find_program(program: &str, dir: &Path, scratch: &Path) -> Result<(), TargetError> {
     let search_path = std::env::var_os("PATH").unwrap_or_default();
-    which::which_in(program, Some(&search_path), scratch).map(drop).map_err(|_| {
-        TargetError::Setup(if program.contains('/') {
-            format!(
-                "the command `{program}` is not an executable file in the submission directory {}: check its name, or run it through its interpreter (e.g. `sh {program}`)",
-                dir.display()
-            )
-        } else {
-            format!(
-                "the command `{program}` was not found on PATH: install it, or give its full path"
-            )
+    which::which_in(program, Some(&search_path), scratch)
+        .map(drop)
+        .map_err(|_| {
+            if program.contains('/') {
+                SetupError::NotExecutable {
+                    program: program.to_owned(),
+                    dir: dir.to_owned(),
+                }
+            } else {
+                SetupError::NotOnPath {
+                    program: program.to_owned(),
+                }
+            }
+            .into()
         })
-    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The reference server as a target, running in this process: the checks judge it exactly as
 //! they judge a student's program.
 
-use super::{ServerTarget, Stopped, TargetError, free_port};
+use super::{ServerTarget, StartError, StopError, Stopped, TargetError, free_port};
 use crate::server::{self, Config, RunningServer, StopSignal};
 use crate::store::Backend;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -47,21 +47,15 @@ impl ServerTarget for ReferenceTarget {
         }
         let running = server::start(self.config.clone())
             .await
-            .map_err(|error| TargetError::Start(error.to_string()))?;
+            .map_err(StartError::from)?;
         self.running = Some(running);
         Ok(())
     }
 
     async fn stop(&mut self, signal: StopSignal) -> Result<Stopped, TargetError> {
-        let running = self
-            .running
-            .take()
-            .ok_or_else(|| TargetError::Stop("the reference server is not running".into()))?;
+        let running = self.running.take().ok_or(StopError::ReferenceNotRunning)?;
         let begun = Instant::now();
-        running
-            .stop(signal)
-            .await
-            .map_err(|error| TargetError::Stop(error.to_string()))?;
+        running.stop(signal).await.map_err(StopError::from)?;
         Ok(Stopped {
             exited_in_time: true,
             needed_second_signal: false,

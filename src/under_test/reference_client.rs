@@ -1,7 +1,7 @@
 //! The reference cookie client (`session-lab cookies --jar FILE`) as a client under test, run
 //! in this process: the stage-5 checks judge it exactly as they judge a student's program.
 
-use super::{ClientRun, ClientTarget, TargetError};
+use super::{ClientRun, ClientTarget, SetupError, TargetError};
 use crate::client::{self, CookiesFormat, RunOptions};
 use std::path::PathBuf;
 use tempfile::TempDir;
@@ -58,8 +58,8 @@ impl ClientTarget for ReferenceClient {
     }
 
     fn reset(&mut self) -> Result<(), TargetError> {
-        self.folder = tempfile::tempdir()
-            .map_err(|error| TargetError::Setup(format!("cannot create a jar folder: {error}")))?;
+        self.folder =
+            tempfile::tempdir().map_err(|error| SetupError::io("create a jar folder", error))?;
         Ok(())
     }
 
