@@ -12,7 +12,7 @@ cores: a limit that decides a verdict must hold there too (src/patience.rs).
 
 Usage: python3 benches/soak.py [--runs 300] [--jobs 2] [--stage 4] [--overload N] [--fixture NAME …]
 The fixtures are the correct servers (stages 1 to --stage) and the correct stage-5 cookie
-clients (`client-NAME`, graded alone with --only 5), in every language tests/languages.rs
+clients (`client-NAME`, graded alone with --only 5), in every language tests/integration/languages.rs
 proves.
 Needs: cargo (builds the release binary), python3 with flask, requests and aiohttp, node (and
 `npm ci` in tests/fixtures/submissions/express), curl, java, go, ruby with webrick, php; stress
@@ -33,20 +33,20 @@ SESSION_LAB = os.path.join(ROOT, "target", "release", "session-lab")
 SUBMISSIONS = os.path.join(ROOT, "tests", "fixtures", "submissions")
 CLIENTS = os.path.join(ROOT, "tests", "fixtures", "clients")
 
-# Each correct fixture and the command that starts it, as tests/grader.rs grades them.
+# Each correct fixture and the command that starts it, as tests/integration/grader.rs grades them.
 FIXTURES = {
     "threaded": ["python3", "server.py", "{port}"],
     "keep-alive": ["python3", "server.py"],
     "flask": ["python3", "app.py", "{port}"],
     "node": ["node", "server.js", "{port}"],
-    # The other languages, as tests/languages.rs grades them.
+    # The other languages, as tests/integration/languages.rs grades them.
     "java": ["java", "Server.java", "{port}"],
     "go": ["go", "run", ".", "{port}"],
     "ruby-webrick": ["ruby", "server.rb", "{port}"],
     "php": ["php", "-S", "127.0.0.1:{port}", "index.php"],
     "express": ["node", "server.js", "{port}"],
     "aiohttp": ["python3", "server.py", "{port}"],
-    # Cookie clients, as tests/grade_client.rs grades them.
+    # Cookie clients, as tests/integration/grade_client.rs grades them.
     "client-requests": "python3 client.py {url}",
     "client-urllib": "python3 client.py {url}",
     "client-curl": "./client.sh {url}",

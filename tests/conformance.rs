@@ -9,7 +9,7 @@
 //! check): one suite, each backend.
 
 #[cfg(feature = "redis")]
-#[path = "support/redis_server.rs"]
+#[path = "integration/support/redis_server.rs"]
 #[allow(dead_code)] // this suite never stops its Redis
 mod redis_server;
 

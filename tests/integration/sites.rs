@@ -6,7 +6,7 @@
 //! cookies are not yet expired. Absolute dates and the port are redacted in the snapshots.
 #![cfg(feature = "stage5")]
 
-mod support;
+use crate::support;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -111,7 +111,7 @@ async fn table_for(host: &str) -> String {
 macro_rules! snapshot_table {
     ($name:literal, $table:expr) => {
         insta::with_settings!({
-            snapshot_path => "../snapshots",
+            snapshot_path => "../../snapshots",
             prepend_module_to_snapshot => false,
             filters => vec![(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "[date]")],
         }, {

@@ -1,7 +1,7 @@
 //! The `session-lab` binary as users meet it: exit codes, messages, and the report that is
 //! written whatever happens.
 
-mod support;
+use crate::support;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

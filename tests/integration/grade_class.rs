@@ -4,7 +4,7 @@
 //! and that Ctrl-C ends without losing a report or leaving a process. Also the course platforms:
 //! GitHub Classroom's result, decoded field by field, and the Gradescope scripts.
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

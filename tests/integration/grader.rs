@@ -2,7 +2,7 @@
 //! different styles, one classic mistake at a time, and programs that misbehave outright.
 //! A grader that is too strict is as broken as one that is too lenient.
 
-mod support;
+use crate::support;
 use rstest::rstest;
 use session_lab::checks::{Credentials, LAST_SERVER_STAGE, Selection, Stages, Status};
 use session_lab::grade::{self, GradeOptions, Report, report};

@@ -4,7 +4,7 @@
 //! and a page on another origin that auto-posts the login form must not log the browser in.
 #![cfg(feature = "stage3")]
 
-mod support;
+use crate::support;
 
 use bytes::Bytes;
 use http_body_util::Full;

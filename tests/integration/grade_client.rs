@@ -2,7 +2,7 @@
 //! (requests with a MozillaCookieJar, urllib, curl, a jar made by hand) pass every check; each
 //! classic mistake fails exactly its own check; a client that hangs still gets a report.
 
-mod support;
+use crate::support;
 
 use rstest::rstest;
 use session_lab::checks::{CLIENT_STAGE, Credentials, Selection, Stages, Status};

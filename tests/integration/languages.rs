@@ -8,7 +8,7 @@
 //! The Go fixture's unlocked `hits++` is a race caught by chance, most of the time: how often
 //! is a figure, measured by `benches/race_detection.sh` on the release build, not a test.
 
-mod support;
+use crate::support;
 
 use rstest::rstest;
 use std::path::{Path, PathBuf};

@@ -3,12 +3,10 @@
 //! built binary started twice. Sessions and the hit count are shared exactly; killing an
 //! instance, or restarting Redis, loses nothing that was answered.
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
-mod support;
+use crate::support;
 
+use crate::support::redis_server::RedisServer;
 use futures_util::StreamExt;
-use redis_server::RedisServer;
 use reqwest::StatusCode;
 use session_lab::store::redis::RedisStore;
 use session_lab::store::session_table::new_session_id;

@@ -2,9 +2,14 @@
 //! replaying what other sites send, running the binary within a time limit, `grade` run as
 //! instructors run it (and whether its sandbox works here), a look at whether a process is
 //! still running, and the checks of a report that ended one way.
+//!
+//! Each test module is gated by the stage it tests: in a build of fewer stages, some of these
+//! helpers have no test left to use them.
+#![cfg_attr(not(feature = "stage5"), allow(dead_code))]
 
-#[allow(dead_code)] // only the browser tests drive a browser
 pub mod devtools;
+#[cfg(feature = "redis")]
+pub mod redis_server;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -17,7 +22,6 @@ use std::path::Path;
 
 /// Serves `handler` on a free loopback port for the rest of the test; `handler` is made from
 /// the port, for answers that must name it (a redirect's `Location`).
-#[allow(dead_code)] // not every test file that shares this module replays a site
 pub async fn serve<H, F>(make_handler: impl FnOnce(u16) -> H) -> u16
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -44,7 +48,6 @@ where
 }
 
 /// Whether a process is still there (a zombie no longer counts: it has exited).
-#[allow(dead_code)] // not every test file that shares this module checks processes
 pub fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         !stat
@@ -59,7 +62,6 @@ pub fn alive(pid: u32) -> bool {
 /// Those of `pids` still alive once the processes a grading killed have had a moment to die:
 /// SIGKILL is sent before the grading returns, but on a busy machine a killed process may take
 /// a few milliseconds to be gone. Waits at most two seconds.
-#[allow(dead_code)] // not every test file that shares this module checks processes
 pub fn survivors(pids: Vec<u32>) -> Vec<u32> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
@@ -72,7 +74,6 @@ pub fn survivors(pids: Vec<u32>) -> Vec<u32> {
 }
 
 /// Runs `command` to completion with its output captured, killing it past `limit`.
-#[allow(dead_code)] // not every test file that shares this module runs the binary
 pub fn run_within(
     command: &mut std::process::Command,
     limit: std::time::Duration,
@@ -96,7 +97,6 @@ pub fn run_within(
 }
 
 /// The ids of the checks of `report` that ended with `status`, in order.
-#[allow(dead_code)] // not every test file that shares this module grades
 pub fn ids_with(
     report: &session_lab::grade::Report,
     status: session_lab::checks::Status,
@@ -110,7 +110,6 @@ pub fn ids_with(
 }
 
 /// The pids of processes whose name or command line holds `marker`.
-#[allow(dead_code)] // not every test file that shares this module looks for processes
 pub fn processes_named(marker: &str) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .unwrap()
@@ -127,7 +126,6 @@ pub fn processes_named(marker: &str) -> Vec<u32> {
 
 /// Debian's chromium (or another name for it), or `None` where it is missing: then the test
 /// says so and passes, except in CI, where `.ci/run` installs it and a missing one fails.
-#[allow(dead_code)] // not every test file that shares this module uses a browser
 pub fn chromium() -> Option<&'static str> {
     let found = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
@@ -143,7 +141,6 @@ pub fn chromium() -> Option<&'static str> {
 }
 
 /// Headless `chromium` with `options`, dumping the DOM of `url` once loaded.
-#[allow(dead_code)] // not every test file that shares this module uses a browser
 pub fn headless_dom(chromium: &str, options: &[&str], url: &str) -> std::process::Output {
     run_within(
         std::process::Command::new(chromium)
@@ -164,7 +161,6 @@ pub fn headless_dom(chromium: &str, options: &[&str], url: &str) -> std::process
 /// Starts the built binary's `serve --port 0 ARGS` in `dir`, and returns it with the address
 /// it printed (`http://127.0.0.1:PORT/`). It dies with the test thread that started it, even
 /// one that fails before it could stop it.
-#[allow(dead_code)] // only some test files run the binary's server
 pub fn spawn_serve(args: &[&str], dir: &std::path::Path) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     use std::os::unix::process::CommandExt;
@@ -198,7 +194,6 @@ pub fn spawn_serve(args: &[&str], dir: &std::path::Path) -> (std::process::Child
 /// An HTTP client that shows redirects instead of following them, and gives up on a request
 /// after `timeout`. Each has its own connection pool: after a stop or a kill, no pooled
 /// connection may carry a request to the server that replaced the one it was made to.
-#[allow(dead_code)] // only the tests of the reference server make requests this way
 pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -208,7 +203,6 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
 }
 
 /// The session id a login answer set.
-#[allow(dead_code)] // only the tests of the reference server log in
 pub fn session_id(reply: &reqwest::Response) -> String {
     let set_cookie = reply.headers()["set-cookie"].to_str().unwrap();
     set_cookie
@@ -219,7 +213,6 @@ pub fn session_id(reply: &reqwest::Response) -> String {
 }
 
 /// Whether bubblewrap works here; if not, says so and proves the honest fallback.
-#[allow(dead_code)] // not every test file that shares this module sandboxes
 pub fn bwrap_works() -> bool {
     let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile");
     let (output, report) = grade(&["--stage", "1", "--sandbox", "bwrap"], &hostile, &["true"]);
@@ -236,7 +229,6 @@ pub fn bwrap_works() -> bool {
 
 /// Runs `grade` (JSON report to a file) on `dir`, killing it past four minutes (a Java
 /// solution's eight starts take half a minute on a busy machine).
-#[allow(dead_code)] // not every test file that shares this module runs `grade`
 pub fn grade(
     options: &[&str],
     dir: &Path,
@@ -264,7 +256,6 @@ pub fn grade(
 }
 
 /// The check `id` of a JSON report.
-#[allow(dead_code)] // not every test file that shares this module reads JSON reports
 pub fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     report["checks"]
         .as_array()

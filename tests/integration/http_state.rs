@@ -6,7 +6,7 @@
 //! fails when a case fails that is not listed, or passes that is, so the list stays true.
 #![cfg(feature = "stage5")]
 
-mod support;
+use crate::support;
 
 use bytes::Bytes;
 use http_body_util::Full;

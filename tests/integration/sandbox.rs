@@ -4,7 +4,7 @@
 //! copy changed. Where bubblewrap cannot work on the machine, each test says so and checks
 //! that `--sandbox auto` falls back with a warning instead.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
