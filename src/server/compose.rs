@@ -2,14 +2,14 @@
 //! and the stages that answer (the cargo features), outermost first:
 //!
 //! ```text
-//! HitCounter (stage 1) → Limits → CookieRoutes (stage 4) → LoginGate (stage 3) → Home
+//! HitCounter (stage 1) → RequestLimits → CookieRoutes (stage 4) → LoginGate (stage 3) → Home
 //! ```
 //!
 //! Stage 2 is not a layer but what stands behind the state: the memory store persisted to the
 //! snapshot store ([`stage2::Persistence`]). A stage whose feature is off is simply absent.
 
 use super::layer::{Handler, Home};
-use super::limits::Limits;
+use super::request_limits::RequestLimits;
 #[cfg(feature = "stage2")]
 use super::stage2;
 use super::{Config, ServerError};
@@ -105,7 +105,7 @@ pub fn handler(config: &Config, stores: &Stores) -> impl Handler + use<> {
     let handler = super::stage3::LoginGate::new(handler, stores.sessions.clone(), config);
     #[cfg(feature = "stage4")]
     let handler = super::stage4::CookieRoutes::new(handler, config.clock.clone());
-    let handler = Limits::new(handler);
+    let handler = RequestLimits::new(handler);
     #[cfg(feature = "stage1")]
     let handler = super::stage1::HitCounter::new(handler, stores.hits.clone());
     handler

@@ -8,8 +8,8 @@
 
 mod compose;
 mod layer;
-mod limits;
 mod pages;
+mod request_limits;
 mod respond;
 mod show_headers;
 #[cfg(feature = "stage1")]
@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use users::Users;
 
-pub use limits::MAX_BODY_BYTES;
+pub use request_limits::MAX_BODY_BYTES;
 
 /// The last stage this build implements (the highest `stageN` feature enabled), 0 for none.
 pub const STAGE: u8 = if cfg!(feature = "stage5") {
@@ -57,7 +57,7 @@ pub const STAGE: u8 = if cfg!(feature = "stage5") {
     0
 };
 
-use limits::MAX_HEAD_BYTES;
+use request_limits::MAX_HEAD_BYTES;
 
 /// How the server is set up. [`Config::new`] gives the defaults of `session-lab serve`.
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! Reading what a request sends to stage 3: its cookies, its query, its form.
 
 use super::csrf;
-use crate::server::limits::MAX_BODY_BYTES;
+use crate::server::request_limits::MAX_BODY_BYTES;
 use crate::server::respond::{self, Body};
 use cookie::Cookie;
 use http_body_util::{BodyExt, Limited};
