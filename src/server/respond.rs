@@ -47,27 +47,6 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
     response
 }
 
-#[cfg(feature = "stage3")]
-/// `303 See Other`: the client follows with a GET whatever method it used.
-pub fn see_other(location: HeaderValue) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response
-        .headers_mut()
-        .insert(hyper::header::LOCATION, location);
-    response
-}
-
-/// Adds `cookie` to `response` as a `Set-Cookie` line.
-#[cfg(feature = "stage3")]
-pub fn set_cookie(response: &mut Response<Body>, cookie: &cookie::Cookie<'_>) {
-    if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-        response
-            .headers_mut()
-            .append(hyper::header::SET_COOKIE, value);
-    }
-}
-
 /// `response`, asking the client to try again after `seconds`.
 pub fn retry_after(mut response: Response<Body>, seconds: u64) -> Response<Body> {
     response

@@ -3,6 +3,8 @@
 
 use super::layer::{Handler, Visit};
 use super::respond::Body;
+// Stage 4's feature implies stage 3's, whose `Set-Cookie` writer it shares.
+use super::stage3::cookies::set_cookie;
 use crate::clock::Clock;
 use cookie::{Cookie, SameSite};
 use hyper::body::Incoming;
@@ -59,7 +61,7 @@ fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body> {
         response.headers_mut().insert(DATE, date);
     }
     for cookie in exercise_cookies(now) {
-        super::respond::set_cookie(&mut response, &cookie);
+        set_cookie(&mut response, &cookie);
     }
     response
 }
