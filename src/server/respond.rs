@@ -1,4 +1,5 @@
-//! Building responses: one helper per kind of answer the server gives.
+//! Building responses: one helper per kind of answer any stage may give. What only one stage
+//! answers (stage 3's redirects and cookies, stage 4's plain text) is built in that stage.
 
 use super::pages;
 use bytes::Bytes;
@@ -12,12 +13,8 @@ pub fn html(status: StatusCode, page: String) -> Response<Body> {
     typed(status, page, "text/html; charset=utf-8")
 }
 
-#[cfg(feature = "stage4")]
-pub fn text(status: StatusCode, text: String) -> Response<Body> {
-    typed(status, text, "text/plain; charset=utf-8")
-}
-
-fn typed(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
+/// `body` as a response of `content_type`.
+pub fn typed(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -55,7 +55,7 @@ fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body> {
         .filter_map(Result::ok)
         .map(|cookie| format!("{}={}\n", cookie.name(), cookie.value()))
         .collect();
-    let mut response = super::respond::text(StatusCode::OK, echo);
+    let mut response = super::respond::typed(StatusCode::OK, echo, "text/plain; charset=utf-8");
     // The clock's Date (hyper would use the system's): Expires is meant relative to it.
     if let Ok(date) = HeaderValue::try_from(httpdate::fmt_http_date(now)) {
         response.headers_mut().insert(DATE, date);

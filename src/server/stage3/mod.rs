@@ -6,12 +6,12 @@
 pub(super) mod cookies;
 mod csrf;
 mod form;
+mod pages;
 mod password_checks;
 mod redirect;
 mod throttle;
 
 use super::layer::{Handler, Visit, Visitor};
-use super::pages;
 use super::respond::{self, Body};
 use super::users::Users;
 use crate::clock::Clock;
