@@ -51,8 +51,16 @@ impl std::fmt::Debug for Backend {
 /// The store could not be reached or did not answer in time: the request is answered 503 and
 /// may be tried again (only a shared store over the network can fail like this).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("the session store is unavailable: {0}")]
-pub struct Unavailable(pub String);
+pub enum Unavailable {
+    /// The task counting the request's hit ended before it answered (stage 1).
+    #[error("the session store is unavailable: the hit was not counted")]
+    HitNotCounted(#[source] tokio::sync::oneshot::error::RecvError),
+    /// Redis failed, or did not answer in time.
+    // Only a build with the Redis store has the type of its failures.
+    #[cfg(feature = "redis")]
+    #[error("the session store is unavailable: {0}")]
+    Redis(#[from] redis::Failure),
+}
 
 /// The hit counter of stage 1.
 #[async_trait::async_trait]
