@@ -2,34 +2,30 @@
 //! and the stages that answer (the cargo features), outermost first:
 //!
 //! ```text
-//! HitCounter (stage 1) → Limits → CookieRoutes (stage 4) → LoginGate (stage 3) → Home
+//! HitCounter (stage 1) → RequestLimits → CookieRoutes (stage 4) → LoginGate (stage 3) → Home
 //! ```
 //!
 //! Stage 2 is not a layer but what stands behind the state: the memory store persisted to the
-//! snapshot store ([`stage2::Persistence`]). A stage whose feature is off is simply absent.
+//! snapshot store ([`stage2::Persistence`]). A stage whose feature is off is simply absent: a
+//! layer's line is left out below, and stage 2's calls are those of `stage2_disabled.rs`,
+//! which restore and save nothing.
 
 use super::layer::{Handler, Home};
-use super::limits::Limits;
-#[cfg(feature = "stage2")]
-use super::stage2;
+use super::request_limits::RequestLimits;
+use super::stage2::{self, Persistence};
 use super::{Config, ServerError};
-#[cfg(feature = "stage1")]
-use crate::store::HitStore;
-#[cfg(feature = "stage3")]
-use crate::store::SessionStore;
-use crate::store::{Backend, MemoryStore};
+use crate::store::{Backend, HitStore, MemoryStore, SessionStore};
 use std::sync::Arc;
 
 /// The state of a running server, as the stages use it, and what must happen to it at stop.
 pub struct Stores {
-    #[cfg(feature = "stage1")]
+    /// The hit count (stage 1).
     hits: Arc<dyn HitStore>,
-    #[cfg(feature = "stage3")]
+    /// The sessions (stage 3).
     sessions: Arc<dyn SessionStore>,
     /// Saving the memory store (stage 2 with [`Backend::Snapshots`]); `None` when nothing in
     /// this process needs saving.
-    #[cfg(feature = "stage2")]
-    pub persistence: Option<stage2::Persistence>,
+    pub persistence: Option<Persistence>,
 }
 
 /// Opens the store `config` names, restoring the state where stage 2 asks for it.
@@ -37,42 +33,23 @@ pub async fn open_stores(config: &Config) -> Result<Stores, ServerError> {
     let now = config.clock.unix_seconds();
     match &config.store {
         Backend::Snapshots(snapshots) => {
-            // Before stage 2 the state starts afresh at every start, and nothing is saved.
-            #[cfg(feature = "stage2")]
             let restored = stage2::restore(snapshots.as_ref())?;
-            #[cfg(not(feature = "stage2"))]
-            let restored = {
-                let _unused = snapshots;
-                None
-            };
-            #[cfg_attr(not(feature = "stage1"), allow(unused_variables))]
             let memory = Arc::new(MemoryStore::new(
                 restored,
                 config.session_idle.as_secs(),
                 config.session_caps,
                 now,
             ));
-            #[cfg(feature = "stage2")]
-            {
-                let persistence = stage2::Persistence::start(
-                    memory,
-                    snapshots.clone(),
-                    config.flush_interval,
-                    config.clock.clone(),
-                );
-                let store = persistence.store();
-                Ok(Stores {
-                    #[cfg(feature = "stage1")]
-                    hits: store.clone(),
-                    #[cfg(feature = "stage3")]
-                    sessions: store,
-                    persistence: Some(persistence),
-                })
-            }
-            #[cfg(not(feature = "stage2"))]
+            let (store, persistence) = stage2::persist(
+                memory,
+                snapshots.clone(),
+                config.flush_interval,
+                config.clock.clone(),
+            );
             Ok(Stores {
-                #[cfg(feature = "stage1")]
-                hits: memory,
+                hits: store.clone(),
+                sessions: store,
+                persistence,
             })
         }
         #[cfg(feature = "redis")]
@@ -95,18 +72,20 @@ pub async fn open_stores(config: &Config) -> Result<Stores, ServerError> {
 }
 
 /// The stages of this build around [`Home`], each given the part of the state it owns.
+// A build without stage 1 (or 3) leaves the hits (the sessions) and the configuration unused.
 #[cfg_attr(
     not(all(feature = "stage1", feature = "stage3")),
     allow(unused_variables)
 )]
 pub fn handler(config: &Config, stores: &Stores) -> impl Handler + use<> {
+    let Stores { hits, sessions, .. } = stores;
     let handler = Home;
     #[cfg(feature = "stage3")]
-    let handler = super::stage3::LoginGate::new(handler, stores.sessions.clone(), config);
+    let handler = super::stage3::LoginGate::new(handler, sessions.clone(), config);
     #[cfg(feature = "stage4")]
     let handler = super::stage4::CookieRoutes::new(handler, config.clock.clone());
-    let handler = Limits::new(handler);
+    let handler = RequestLimits::new(handler);
     #[cfg(feature = "stage1")]
-    let handler = super::stage1::HitCounter::new(handler, stores.hits.clone());
+    let handler = super::stage1::HitCounter::new(handler, hits.clone());
     handler
 }

@@ -48,7 +48,7 @@ impl Visit {
         };
         match hit.await {
             Ok(counted) => counted.map(Some),
-            Err(_) => Err(Unavailable("the hit was not counted".into())),
+            Err(not_counted) => Err(Unavailable::HitNotCounted(not_counted)),
         }
     }
 }

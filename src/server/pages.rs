@@ -1,10 +1,12 @@
 //! The HTML the reference server sends. Small on purpose: the contract only fixes the text
-//! `Hits: N`, `Logged in as <user>` and the login form's fields.
+//! `Hits: N`, `Logged in as <user>` and the login form's fields (the form is stage 3's, in
+//! `stage3/pages.rs`).
 
 use crate::html::escape;
 use std::fmt::Write;
 
-fn document(title: &str, body: &str) -> String {
+/// A whole page: the document every page of the server shares around its `body`.
+pub(super) fn document(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n{body}</body>\n</html>\n"
     )
@@ -30,35 +32,6 @@ pub fn home(hits: Option<u64>, signed_in: Option<(&str, &str)>) -> String {
     document("session-lab", &body)
 }
 
-/// The login form; `next` is where a successful login goes, `error` is shown above the form,
-/// `token` is the form's CSRF token.
-#[cfg(feature = "stage3")]
-pub fn login(next: Option<&str>, error: Option<&str>, token: &str) -> String {
-    let mut body = String::from("<h1>Log in</h1>\n");
-    if let Some(error) = error {
-        let _ = writeln!(body, "<p role=\"alert\">{}</p>", escape(error));
-    }
-    body.push_str("<form method=\"post\" action=\"/login\">\n");
-    body.push_str(
-        "<label>Username <input name=\"username\" autocomplete=\"username\" required></label>\n",
-    );
-    body.push_str("<label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label>\n");
-    if let Some(next) = next {
-        let _ = writeln!(
-            body,
-            "<input type=\"hidden\" name=\"next\" value=\"{}\">",
-            escape(next)
-        );
-    }
-    let _ = writeln!(
-        body,
-        "<input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        escape(token)
-    );
-    body.push_str("<button type=\"submit\">Log in</button>\n</form>\n");
-    document("Log in", &body)
-}
-
 /// A short page for an error status.
 pub fn problem(title: &str, detail: &str) -> String {
     document(
@@ -75,9 +48,5 @@ mod tests {
     fn user_text_is_escaped() {
         let page = home(Some(1), Some(("<script>", "t")));
         assert!(page.contains("Logged in as &lt;script&gt;"));
-        #[cfg(feature = "stage3")]
-        let form = login(Some("/a\"b"), None, "t");
-        #[cfg(feature = "stage3")]
-        assert!(form.contains("value=\"/a&quot;b\""));
     }
 }

@@ -1,4 +1,5 @@
-//! Building responses: one helper per kind of answer the server gives.
+//! Building responses: one helper per kind of answer any stage may give. What only one stage
+//! answers (stage 3's redirects and cookies, stage 4's plain text) is built in that stage.
 
 use super::pages;
 use bytes::Bytes;
@@ -12,12 +13,8 @@ pub fn html(status: StatusCode, page: String) -> Response<Body> {
     typed(status, page, "text/html; charset=utf-8")
 }
 
-#[cfg(feature = "stage4")]
-pub fn text(status: StatusCode, text: String) -> Response<Body> {
-    typed(status, text, "text/plain; charset=utf-8")
-}
-
-fn typed(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
+/// `body` as a response of `content_type`.
+pub fn typed(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -45,27 +42,6 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
         .headers_mut()
         .insert(ALLOW, HeaderValue::from_static(allow));
     response
-}
-
-#[cfg(feature = "stage3")]
-/// `303 See Other`: the client follows with a GET whatever method it used.
-pub fn see_other(location: HeaderValue) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::new()));
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response
-        .headers_mut()
-        .insert(hyper::header::LOCATION, location);
-    response
-}
-
-/// Adds `cookie` to `response` as a `Set-Cookie` line.
-#[cfg(feature = "stage3")]
-pub fn set_cookie(response: &mut Response<Body>, cookie: &cookie::Cookie<'_>) {
-    if let Ok(value) = HeaderValue::try_from(cookie.to_string()) {
-        response
-            .headers_mut()
-            .append(hyper::header::SET_COOKIE, value);
-    }
 }
 
 /// `response`, asking the client to try again after `seconds`.

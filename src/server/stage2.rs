@@ -6,6 +6,9 @@
 //!
 //! A flush that only hits came in for records the count alone ([`SnapshotStore::save_hits`]):
 //! rewriting a million sessions every second for a hit would cost tens of megabytes a second.
+//!
+//! A build without stage 2 has `stage2_disabled.rs` in this module's place: the same calls,
+//! which restore and save nothing.
 
 use crate::clock::Clock;
 use crate::store::MemoryVersion as Version;
@@ -26,6 +29,18 @@ pub fn restore(snapshots: &dyn SnapshotStore) -> Result<Option<State>, StoreErro
     let state = snapshots.load()?;
     snapshots.prepare_to_save()?;
     Ok(state)
+}
+
+/// Saves `memory` (restored from `snapshots`) every `interval` from now on: the store the
+/// stages use, and the persistence to stop at the end (always some: this build saves).
+pub fn persist(
+    memory: Arc<MemoryStore>,
+    snapshots: Arc<dyn SnapshotStore>,
+    interval: Duration,
+    clock: Arc<dyn Clock>,
+) -> (Arc<Persisted>, Option<Persistence>) {
+    let persistence = Persistence::start(memory, snapshots, interval, clock);
+    (persistence.persisted.clone(), Some(persistence))
 }
 
 /// The memory store as the stages use it once it is persisted: the same answers, but a session
@@ -147,7 +162,7 @@ pub struct Persistence {
 
 impl Persistence {
     /// Starts flushing `memory` (restored from `snapshots`) every `interval`.
-    pub fn start(
+    fn start(
         memory: Arc<MemoryStore>,
         snapshots: Arc<dyn SnapshotStore>,
         interval: Duration,
@@ -174,11 +189,6 @@ impl Persistence {
             saver,
             flusher,
         }
-    }
-
-    /// The store the stages use.
-    pub fn store(&self) -> Arc<Persisted> {
-        self.persisted.clone()
     }
 
     /// Stops the periodic flush and saves the final state, whole: a stopped server leaves one

@@ -3,6 +3,8 @@
 
 use super::layer::{Handler, Visit};
 use super::respond::Body;
+// Stage 4's feature implies stage 3's, whose `Set-Cookie` writer it shares.
+use super::stage3::cookies::set_cookie;
 use crate::clock::Clock;
 use cookie::{Cookie, SameSite};
 use hyper::body::Incoming;
@@ -53,13 +55,13 @@ fn respond(request: &Request<Incoming>, clock: &dyn Clock) -> Response<Body> {
         .filter_map(Result::ok)
         .map(|cookie| format!("{}={}\n", cookie.name(), cookie.value()))
         .collect();
-    let mut response = super::respond::text(StatusCode::OK, echo);
+    let mut response = super::respond::typed(StatusCode::OK, echo, "text/plain; charset=utf-8");
     // The clock's Date (hyper would use the system's): Expires is meant relative to it.
     if let Ok(date) = HeaderValue::try_from(httpdate::fmt_http_date(now)) {
         response.headers_mut().insert(DATE, date);
     }
     for cookie in exercise_cookies(now) {
-        super::respond::set_cookie(&mut response, &cookie);
+        set_cookie(&mut response, &cookie);
     }
     response
 }

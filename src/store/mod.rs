@@ -10,6 +10,7 @@
 
 mod json_file;
 mod memory;
+// The Redis client is a dependency of the builds with the feature only.
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod session_table;
@@ -27,6 +28,7 @@ pub enum Backend {
     /// In memory, saved to (and restored from) a snapshot store by stage 2.
     Snapshots(Arc<dyn SnapshotStore>),
     /// In Redis, at this URL (`redis://HOST:PORT/DB`).
+    // Only a build with the Redis store can be pointed at one (`serve` refuses the URL otherwise).
     #[cfg(feature = "redis")]
     Redis(url::Url),
 }
@@ -42,6 +44,7 @@ impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Snapshots(_) => f.write_str("Snapshots"),
+            // Present when the variant is.
             #[cfg(feature = "redis")]
             Self::Redis(url) => write!(f, "Redis({})", redis::redacted(url)),
         }
@@ -51,8 +54,16 @@ impl std::fmt::Debug for Backend {
 /// The store could not be reached or did not answer in time: the request is answered 503 and
 /// may be tried again (only a shared store over the network can fail like this).
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("the session store is unavailable: {0}")]
-pub struct Unavailable(pub String);
+pub enum Unavailable {
+    /// The task counting the request's hit ended before it answered (stage 1).
+    #[error("the session store is unavailable: the hit was not counted")]
+    HitNotCounted(#[source] tokio::sync::oneshot::error::RecvError),
+    /// Redis failed, or did not answer in time.
+    // Only a build with the Redis store has the type of its failures.
+    #[cfg(feature = "redis")]
+    #[error("the session store is unavailable: {0}")]
+    Redis(#[from] redis::Failure),
+}
 
 /// The hit counter of stage 1.
 #[async_trait::async_trait]
@@ -197,6 +208,7 @@ pub enum StoreError {
         path: PathBuf,
         cause: std::io::Error,
     },
+    // Only a build with the Redis store can fail to open one.
     #[cfg(feature = "redis")]
     #[error(
         "cannot use the Redis store at {url}: {cause}; check that Redis 7 or later runs there and that the URL's password and database are right"

@@ -31,8 +31,18 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often every connection is pinged (with `TIME`, which also tells Redis's clock).
 const PING_EVERY: Duration = Duration::from_secs(5);
 
-/// Why a change was not made: Redis got to it after its request gave up.
-const GAVE_UP: &str = "Redis got to the change after its request had given up";
+/// Why Redis did not do what a request asked ([`Unavailable::Redis`], answered 503).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    /// Redis refused, or the connection to it failed.
+    #[error(transparent)]
+    Command(#[from] redis::RedisError),
+    #[error("Redis did not answer within {OPERATION_TIMEOUT:?}")]
+    Timeout,
+    /// A change was not made: Redis got to it after its request gave up.
+    #[error("Redis got to the change after its request had given up")]
+    GaveUp,
+}
 
 /// What every key of this server starts with: the database may hold other things too.
 const PREFIX: &str = "session-lab:";
@@ -324,10 +334,8 @@ impl RedisStore {
         };
         let outcome = match tokio::time::timeout(OPERATION_TIMEOUT, attempts).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(Unavailable(error.to_string())),
-            Err(_) => Err(Unavailable(format!(
-                "Redis did not answer within {OPERATION_TIMEOUT:?}"
-            ))),
+            Ok(Err(error)) => Err(Failure::Command(error).into()),
+            Err(_) => Err(Failure::Timeout.into()),
         };
         self.report(&outcome);
         outcome
@@ -424,7 +432,7 @@ impl SessionStore for RedisStore {
         match created {
             1 => Ok(id),
             0 => Err(CreateError::Full),
-            _ => Err(Unavailable(GAVE_UP.into()).into()),
+            _ => Err(Unavailable::from(Failure::GaveUp).into()),
         }
     }
 
@@ -445,7 +453,7 @@ impl SessionStore for RedisStore {
             .await?;
         match removed {
             1 => Ok(()),
-            _ => Err(Unavailable(GAVE_UP.into())),
+            _ => Err(Failure::GaveUp.into()),
         }
     }
 }

@@ -46,7 +46,7 @@ impl FormToken {
             .path("/")
             .secure(secure)
             .build();
-        crate::server::respond::set_cookie(response, &cookie);
+        super::cookies::set_cookie(response, &cookie);
     }
 }
 
@@ -54,7 +54,7 @@ impl FormToken {
 /// ports, so a page on another port of the host can set one) comes first, and must not make
 /// the site's own form fail.
 fn tokens(cookies: &[(String, String)]) -> impl Iterator<Item = &str> {
-    super::request::values(cookies, NAME).filter(|token| !token.is_empty())
+    super::cookies::values(cookies, NAME).filter(|token| !token.is_empty())
 }
 
 /// Why a form POST is refused, if it is: an `Origin` that is not this server, or a token that
@@ -92,7 +92,7 @@ pub fn forbidden(reason: &str) -> Response<Body> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::request::cookie_pairs;
+    use super::super::cookies::cookie_pairs;
     use super::*;
     use hyper::header::HeaderValue;
 

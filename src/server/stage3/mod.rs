@@ -3,23 +3,27 @@
 //! sessions live in the injected [`SessionStore`]; this stage owns the routes, the cookie and
 //! the defences around them (CSRF, throttled failures, bounded password checks).
 
+pub(super) mod cookies;
 mod csrf;
+mod form;
+mod pages;
 mod password_checks;
-pub mod request;
+mod redirect;
 mod throttle;
 
 use super::layer::{Handler, Visit, Visitor};
-use super::pages;
 use super::respond::{self, Body};
 use super::users::Users;
 use crate::clock::Clock;
 use crate::store::{CreateError, SessionStore};
 use cookie::{Cookie, SameSite};
+use cookies::{cookie_pairs, set_cookie, values};
+use form::{Submitted, read_form};
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use password_checks::PasswordChecks;
-use request::{cookie_pairs, is_local_path, query_param, read_form, values};
+use redirect::{is_local_path, query_param, see_other};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,15 +95,13 @@ impl<H: Handler> Handler for LoginGate<H> {
             }
         };
         let Some(session) = session else {
-            return redirect_to_login(&request);
+            return redirect::to_login(&request);
         };
         match (path, request.method()) {
-            ("/logout", &Method::POST) => {
-                match read_form(self.request_deadline, request, &cookies).await {
-                    Ok(_) => self.log_out(&session.id).await,
-                    Err(refused) => refused,
-                }
-            }
+            ("/logout", &Method::POST) => match self.form_from_this_site(request, &cookies).await {
+                Ok(_) => self.log_out(&session.id).await,
+                Err(refused) => refused,
+            },
             ("/logout", _) => respond::method_not_allowed("POST"),
             _ => {
                 let Ok(token) = csrf::FormToken::for_cookies(&cookies) else {
@@ -118,18 +120,37 @@ impl<H: Handler> Handler for LoginGate<H> {
 }
 
 impl<H> LoginGate<H> {
+    /// Reads a form POST (see [`read_form`]) and refuses it (403) unless it was sent from a
+    /// page of this site: checked here, after the form is whole, since the token is a field.
+    async fn form_from_this_site(
+        &self,
+        request: Request<Incoming>,
+        cookies: &[(String, String)],
+    ) -> Result<Submitted, Response<Body>> {
+        let (head, body) = request.into_parts();
+        let submitted = read_form(self.request_deadline, &head.headers, body).await?;
+        match csrf::refusal(
+            &head.headers,
+            cookies,
+            submitted.field(csrf::NAME).as_deref(),
+        ) {
+            Some(reason) => Err(csrf::forbidden(reason)),
+            None => Ok(submitted),
+        }
+    }
+
     async fn log_in(
         &self,
         request: Request<Incoming>,
         cookies: &[(String, String)],
         peer: IpAddr,
     ) -> Response<Body> {
-        let submitted = match read_form(self.request_deadline, request, cookies).await {
+        let submitted = match self.form_from_this_site(request, cookies).await {
             Ok(submitted) => submitted,
             Err(refused) => return refused,
         };
         let field = |name: &str| submitted.field(name);
-        // Valid: read_form compared it with the cookie.
+        // Valid: `form_from_this_site` compared it with the cookie.
         let token = field(csrf::NAME).unwrap_or_default();
         let (Some(username), Some(password)) = (field("username"), field("password")) else {
             return respond::problem(
@@ -188,8 +209,8 @@ impl<H> LoginGate<H> {
         let location = next
             .and_then(|next| HeaderValue::try_from(next).ok())
             .unwrap_or(HeaderValue::from_static("/"));
-        let mut response = respond::see_other(location);
-        respond::set_cookie(&mut response, &session_set_cookie(&id, self.secure_cookies));
+        let mut response = see_other(location);
+        set_cookie(&mut response, &session_set_cookie(&id, self.secure_cookies));
         response
     }
 
@@ -199,32 +220,12 @@ impl<H> LoginGate<H> {
         if let Err(unavailable) = self.sessions.remove(&[session_id]).await {
             return respond::store_unavailable(&unavailable);
         }
-        let mut response = respond::see_other(HeaderValue::from_static("/login"));
+        let mut response = see_other(HeaderValue::from_static("/login"));
         let mut expired = session_set_cookie("", self.secure_cookies);
         expired.set_max_age(cookie::time::Duration::ZERO);
-        respond::set_cookie(&mut response, &expired);
+        set_cookie(&mut response, &expired);
         response
     }
-}
-
-/// `303` to `/login`, remembering where a GET was going so login can return there.
-fn redirect_to_login(request: &Request<Incoming>) -> Response<Body> {
-    let wanted = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |target| target.as_str());
-    let remember = matches!(*request.method(), Method::GET | Method::HEAD) && wanted != "/";
-    let location = if remember {
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("next", wanted)
-            .finish();
-        format!("/login?{query}")
-    } else {
-        "/login".to_owned()
-    };
-    respond::see_other(
-        HeaderValue::try_from(location).unwrap_or(HeaderValue::from_static("/login")),
-    )
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, whole site, Secure when served over TLS.

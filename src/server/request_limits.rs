@@ -14,17 +14,17 @@ pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
 pub const MAX_BODY_BYTES: u64 = 16 * 1024;
 
 /// Refuses what breaks the limits, and hands the rest to `inner`.
-pub struct Limits<H> {
+pub struct RequestLimits<H> {
     inner: H,
 }
 
-impl<H> Limits<H> {
+impl<H> RequestLimits<H> {
     pub fn new(inner: H) -> Self {
         Self { inner }
     }
 }
 
-impl<H: Handler> Handler for Limits<H> {
+impl<H: Handler> Handler for RequestLimits<H> {
     async fn handle(&self, request: Request<Incoming>, visit: Visit) -> Response<Body> {
         if let Some(problem) = host_problem(&request) {
             return respond::problem(StatusCode::BAD_REQUEST, problem);
