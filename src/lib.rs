@@ -21,6 +21,7 @@
 pub mod atomic_file;
 pub mod checks;
 pub mod class;
+// Stage 5's cookie client: only that build pulls in reqwest's TLS for it.
 #[cfg(feature = "stage5")]
 pub mod client;
 pub mod clock;

@@ -75,6 +75,20 @@ impl Default for SharedClient {
     }
 }
 
+// Made here rather than in failure.rs: a failure knows nothing of replies, the browser both.
+impl Failure {
+    /// "expected X, got <the reply>": the most common failure.
+    pub fn unexpected(what: &str, expected: impl Into<String>, reply: &Reply) -> Self {
+        let expected = expected.into();
+        Self::new(format!(
+            "{what}: expected {expected}, got {}",
+            reply.summary()
+        ))
+        .expected(expected)
+        .actual(reply.describe())
+    }
+}
+
 /// One answer, read whole (it is at most [`MAX_BODY`]).
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -1,6 +1,6 @@
 //! What a check is: one rule of the contract with a stable id, its stage, its dependencies,
 //! the hint a student reads, and what it judges; the [`check!`] macro the stage files write
-//! their checks with, as data; and [`all`], every check in the order they run.
+//! their checks with, as data. [`all`](super::all) lists them.
 
 use super::{Ctx, Failure};
 use futures_util::future::BoxFuture;
@@ -60,72 +60,3 @@ macro_rules! check {
     };
 }
 pub(crate) use check;
-
-/// Every check, in the order they run: each after its dependencies, grouped so that
-/// restarts come together and no check's requests fall between another's readings.
-pub fn all() -> Vec<&'static Check> {
-    super::stage1::CHECKS
-        .iter()
-        .chain(super::stage2::CHECKS)
-        .chain(super::stage3::CHECKS)
-        .chain(super::stage4::CHECKS)
-        .chain(super::stage5::CHECKS)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn ids_are_unique_and_dependencies_come_first() {
-        let mut seen = HashSet::new();
-        for check in all() {
-            for dependency in check.depends_on {
-                assert!(
-                    seen.contains(dependency),
-                    "{} depends on {dependency}, which is not before it",
-                    check.id
-                );
-            }
-            assert!(seen.insert(check.id), "duplicate id {}", check.id);
-            assert!(
-                check.id.starts_with(&format!("stage{}.", check.stage)),
-                "{}",
-                check.id
-            );
-            assert!(
-                check.hint.contains("exercises.md"),
-                "{} has no pointer to exercises.md",
-                check.id
-            );
-        }
-    }
-
-    /// exercises.md and the checks never disagree: every check is named there, and every
-    /// section a hint points to exists.
-    #[test]
-    fn exercises_md_names_every_check_and_every_section_hints_point_to() {
-        let exercises = include_str!("../../exercises.md");
-        for check in all() {
-            assert!(
-                exercises.contains(&format!("`{}`", check.id)),
-                "exercises.md does not name {}",
-                check.id
-            );
-            for section in check
-                .hint
-                .split('“')
-                .skip(1)
-                .filter_map(|rest| rest.split('”').next())
-            {
-                assert!(
-                    exercises.contains(&format!("\n## {section}\n")),
-                    "{} points to a missing section “{section}”",
-                    check.id
-                );
-            }
-        }
-    }
-}

@@ -4,28 +4,11 @@
 
 use super::browser::{Browser, SharedClient};
 use super::hits::HitsReading;
-use super::stage5::{self, ClientUnderTest};
-use super::{Check, Failure, Judges};
+use super::stage5::ClientUnderTest;
+use super::{Credentials, Failure};
 use crate::under_test::{ClientTarget, ServerTarget, StopSignal, Stopped, TargetError};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use url::Url;
-
-/// The account the checks log in with.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-impl Default for Credentials {
-    fn default() -> Self {
-        Self {
-            username: "alice".into(),
-            password: "wonderland".into(),
-        }
-    }
-}
 
 /// One graceful restart as the observer saw it: how the stop went, and the hit count read
 /// just before and just after. Several checks judge the same restart (the exit, the count,
@@ -43,7 +26,7 @@ pub struct ObservedRestart {
 /// running check leaves for its report.
 pub struct Ctx {
     server: Option<Box<dyn ServerTarget>>,
-    cookie_client: Option<stage5::ClientUnderTest>,
+    cookie_client: Option<ClientUnderTest>,
     client: SharedClient,
     pub credentials: Credentials,
     observer: Option<Browser>,
@@ -52,19 +35,6 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// `check`'s hint, with the library calls of the client's language where stage 5 has them
-    /// (a Go student is told about net/http/cookiejar, not MozillaCookieJar).
-    pub(super) fn hint(&self, check: &'static Check) -> Cow<'static, str> {
-        let language = self
-            .cookie_client
-            .as_ref()
-            .and_then(stage5::ClientUnderTest::language);
-        match (check.judges, language) {
-            (Judges::Server, _) | (_, None) => Cow::Borrowed(check.hint),
-            (_, Some(language)) => Cow::Borrowed(stage5::hint(check, language)),
-        }
-    }
-
     /// A context for judging `server` (stages 1–4), `cookie_client` (stage 5), or both.
     pub fn new(
         server: Option<Box<dyn ServerTarget>>,
@@ -73,7 +43,7 @@ impl Ctx {
     ) -> Self {
         Self {
             server,
-            cookie_client: cookie_client.map(stage5::ClientUnderTest::new),
+            cookie_client: cookie_client.map(ClientUnderTest::new),
             client: SharedClient::new(),
             credentials,
             observer: None,
@@ -120,13 +90,14 @@ impl Ctx {
         self.client.clone()
     }
 
-    /// The end of what the program `judges` names printed, to show beside its failure: the
-    /// cookie client's for a check of the client, else the server's.
-    pub(super) fn output_tail(&self, judges: Judges) -> Option<String> {
-        match (judges, &self.cookie_client) {
-            (Judges::Server, _) | (_, None) => self.server.as_ref().and_then(|s| s.output_tail()),
-            (_, Some(client)) => client.output_tail(),
-        }
+    /// The end of what the server printed, where it is a program that prints.
+    pub(super) fn server_output_tail(&self) -> Option<String> {
+        self.server.as_ref().and_then(|server| server.output_tail())
+    }
+
+    /// The cookie client under test, if this grading has one.
+    pub(super) fn client_under_test(&self) -> Option<&ClientUnderTest> {
+        self.cookie_client.as_ref()
     }
 
     /// The note the check that just ended left, if it left one.
@@ -134,13 +105,9 @@ impl Ctx {
         self.note.take()
     }
 
-    /// Whether there is a server or a client to judge for a check that judges `judges`.
-    pub(super) fn has(&self, judges: Judges) -> bool {
-        match judges {
-            Judges::Server => self.server.is_some(),
-            Judges::Client => self.cookie_client.is_some(),
-            Judges::ClientAndServer => self.server.is_some() && self.cookie_client.is_some(),
-        }
+    /// Whether there is a server under test.
+    pub(super) fn has_server(&self) -> bool {
+        self.server.is_some()
     }
 
     /// A fresh browser with an empty cookie jar.

@@ -1,8 +1,6 @@
 //! Why a check failed, in the student's terms: what happened, and where it helps, what was
 //! expected and what came; bounded, so that nothing a submission sends makes a report huge.
 
-use super::browser::Reply;
-
 /// Why a check failed: what happened, and where it helps, what was expected and what came.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Failure {
@@ -45,17 +43,6 @@ impl Failure {
 
     /// The most bytes of one text of a failure that a report keeps.
     pub const MAX_TEXT: usize = 8 * 1024;
-
-    /// "expected X, got <the reply>": the most common failure.
-    pub fn unexpected(what: &str, expected: impl Into<String>, reply: &Reply) -> Self {
-        let expected = expected.into();
-        Self::new(format!(
-            "{what}: expected {expected}, got {}",
-            reply.summary()
-        ))
-        .expected(expected)
-        .actual(reply.describe())
-    }
 }
 
 /// Fails with `failure` unless `condition` holds.

@@ -1,8 +1,9 @@
 //! Running checks in order: a check whose dependency did not pass is skipped, and a panic or a
 //! timeout is that check's failure, never the end of the run.
 
-use super::{Check, CheckReport, Ctx, Failure, Judges, Status};
+use super::{Check, CheckReport, Ctx, Failure, Judges, Status, stage5};
 use futures_util::FutureExt;
+use std::borrow::Cow;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,7 @@ pub async fn run(
                 id: check.id,
                 stage: check.stage,
                 title: check.title,
-                hint: ctx.hint(check),
+                hint: hint(ctx, check),
                 status: Status::Skipped,
                 failure: Some(Failure::new(format!(
                     "skipped: it depends on {}, which {}",
@@ -53,7 +54,7 @@ pub async fn run(
 async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
     let begun = Instant::now();
     let attempt = async {
-        if !ctx.has(check.judges) {
+        if !has_what_it_judges(ctx, check.judges) {
             return Err(Failure::new(match check.judges {
                 Judges::Server => "there is no server to check: give its command",
                 Judges::Client => "there is no cookie client to check: give its command",
@@ -91,7 +92,7 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         id: check.id,
         stage: check.stage,
         title: check.title,
-        hint: ctx.hint(check),
+        hint: hint(ctx, check),
         status: if failed {
             Status::Failed
         } else {
@@ -100,8 +101,7 @@ async fn run_one(ctx: &mut Ctx, check: &'static Check) -> CheckReport {
         failure: outcome.err(),
         duration: begun.elapsed(),
         output_tail: if failed {
-            ctx.output_tail(check.judges)
-                .map(|tail| crate::text::visible(&tail).into_owned())
+            output_tail(ctx, check.judges).map(|tail| crate::text::visible(&tail).into_owned())
         } else {
             None
         },
@@ -117,4 +117,35 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Whether `ctx` has the programs a check that judges `judges` runs against.
+fn has_what_it_judges(ctx: &Ctx, judges: Judges) -> bool {
+    let client = ctx.client_under_test().is_some();
+    match judges {
+        Judges::Server => ctx.has_server(),
+        Judges::Client => client,
+        Judges::ClientAndServer => ctx.has_server() && client,
+    }
+}
+
+/// `check`'s hint, with the library calls of the client's language where stage 5 has them
+/// (a Go student is told about net/http/cookiejar, not MozillaCookieJar).
+fn hint(ctx: &Ctx, check: &'static Check) -> Cow<'static, str> {
+    let language = ctx
+        .client_under_test()
+        .and_then(stage5::ClientUnderTest::language);
+    match (check.judges, language) {
+        (Judges::Server, _) | (_, None) => Cow::Borrowed(check.hint),
+        (_, Some(language)) => Cow::Borrowed(stage5::hint(check, language)),
+    }
+}
+
+/// The end of what the program a failed check judged printed: the cookie client's for a
+/// check of the client, else the server's.
+fn output_tail(ctx: &Ctx, judges: Judges) -> Option<String> {
+    match (judges, ctx.client_under_test()) {
+        (Judges::Server, _) | (_, None) => ctx.server_output_tail(),
+        (_, Some(client)) => client.output_tail(),
+    }
 }

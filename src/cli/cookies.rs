@@ -1,7 +1,6 @@
 //! `session-lab cookies` (stage 5): the pages fetched with one cookie store, what they set
 //! shown, and the jar kept on disk.
 
-use super::parse;
 use session_lab::client::{self, CookiesFormat, RunOptions};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,7 +24,7 @@ pub struct CookiesArgs {
     #[arg(long, value_enum, default_value_t = CookiesFormat::Table)]
     format: CookiesFormat,
     /// Send requests for HOST to IP instead of looking it up (repeatable).
-    #[arg(long, value_name = "HOST=IP", value_parser = parse::parse_resolve)]
+    #[arg(long, value_name = "HOST=IP", value_parser = parse_resolve)]
     resolve: Vec<(String, SocketAddr)>,
 }
 
@@ -46,4 +45,16 @@ pub fn cookies(args: CookiesArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `HOST=IP`, as curl's `--resolve` takes it but without the port.
+pub fn parse_resolve(text: &str) -> Result<(String, SocketAddr), String> {
+    let (host, ip) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not HOST=IP"))?;
+    let ip: std::net::IpAddr = ip
+        .parse()
+        .map_err(|_| format!("{ip:?} is not an IP address"))?;
+    // The port is ignored: requests go to the port of their URL.
+    Ok((host.to_owned(), SocketAddr::new(ip, 0)))
 }

@@ -3,6 +3,7 @@
 //! is the one place where errors become messages and exit codes.
 
 mod class_progress;
+// The cookie client is stage 5's: only that build has its subcommand (and the TLS it needs).
 #[cfg(feature = "stage5")]
 mod cookies;
 mod grade;

@@ -1,5 +1,5 @@
-//! The values the arguments take that clap does not parse itself: commands, seconds,
-//! NAME=VALUE and HOST=IP pairs.
+//! The values the arguments take that clap does not parse itself: commands, seconds and
+//! NAME=VALUE pairs.
 
 use std::time::Duration;
 
@@ -30,16 +30,4 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
         .ok()
         .filter(|duration| !duration.is_zero())
         .ok_or_else(|| format!("{text:?} must be a positive number of seconds"))
-}
-
-#[cfg(feature = "stage5")]
-pub fn parse_resolve(text: &str) -> Result<(String, std::net::SocketAddr), String> {
-    let (host, ip) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?} is not HOST=IP"))?;
-    let ip: std::net::IpAddr = ip
-        .parse()
-        .map_err(|_| format!("{ip:?} is not an IP address"))?;
-    // The port is ignored: requests go to the port of their URL.
-    Ok((host.to_owned(), std::net::SocketAddr::new(ip, 0)))
 }

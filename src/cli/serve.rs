@@ -87,6 +87,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     config.store = match store.as_deref().map(redis_url).transpose()? {
         None => Backend::file(args.state.unwrap_or_else(|| "sessions.json".into())),
+        // Only a build with the `redis` feature has the Redis client; another says how to get it.
         #[cfg(feature = "redis")]
         Some(url) => Backend::Redis(url),
         #[cfg(not(feature = "redis"))]

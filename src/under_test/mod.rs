@@ -10,6 +10,7 @@ mod command;
 mod error;
 mod process;
 mod reference;
+// The reference client exists in the stage-5 build only, as the cookie client does.
 #[cfg(feature = "stage5")]
 mod reference_client;
 mod submission_clock;
