@@ -105,6 +105,20 @@ impl Ctx {
         self.note.take()
     }
 
+    /// The commands that start the server and the client, as their submission settled them.
+    pub fn commands(&self) -> crate::submission::start::Commands {
+        crate::submission::start::Commands {
+            server: self
+                .server
+                .as_ref()
+                .and_then(|server| server.started_with().cloned()),
+            client: self
+                .cookie_client
+                .as_ref()
+                .and_then(|client| client.started_with().cloned()),
+        }
+    }
+
     /// Whether there is a server under test.
     pub(super) fn has_server(&self) -> bool {
         self.server.is_some()

@@ -23,7 +23,36 @@ pub struct SavedReport {
     pub max_score: usize,
     #[serde(default)]
     pub error: Option<String>,
+    /// How the programs were started (absent in a report of a grading that started none).
+    #[serde(default)]
+    pub commands: SavedCommands,
     pub checks: Vec<SavedCheck>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SavedCommands {
+    #[serde(default)]
+    pub server: Option<SavedCommand>,
+    #[serde(default)]
+    pub client: Option<SavedCommand>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SavedCommand {
+    pub command: String,
+    pub from: String,
+}
+
+impl SavedCommand {
+    /// `python3 server.py {port} (found server.py)`.
+    pub fn line(&self) -> String {
+        format!("{} ({})", self.command, self.from)
+    }
+}
+
+/// The line of a command, or nothing where there was none.
+fn command_line(command: &Option<SavedCommand>) -> String {
+    command.as_ref().map(SavedCommand::line).unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,11 +246,13 @@ fn page_path(out: &Path, student: &str) -> PathBuf {
 }
 
 /// `grades.csv`: a row per entry, sorted by student id: student, score, max_score, status,
-/// then `1`, `0` or empty (skipped) per check.
+/// then `1`, `0` or empty (skipped) per check, then the server's and the client's command (with
+/// where each came from), last so that the columns before keep their places.
 pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), WriteError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["student", "score", "max_score", "status"];
     header.extend(checks.iter().map(|check| check.id));
+    header.extend(["server_command", "client_command"]);
     writer.write_record(&header).expect("writing to memory");
     for row in rows {
         let mut record = vec![spreadsheet_safe(row.student())];
@@ -239,10 +270,13 @@ pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), Writ
                         },
                     );
                 }
+                record.push(spreadsheet_safe(&command_line(&report.commands.server)));
+                record.push(spreadsheet_safe(&command_line(&report.commands.client)));
             }
             Row::Skipped { .. } => {
                 record.extend([String::new(), String::new(), row.standing().as_str().into()]);
                 record.extend(checks.iter().map(|_| String::new()));
+                record.extend([String::new(), String::new()]);
             }
         }
         writer.write_record(&record).expect("writing to memory");
@@ -327,7 +361,7 @@ pub fn write_index(
             graded.len()
         );
     }
-    html.push_str("</table>\n<h2>Students</h2>\n<table id=\"grid\"><thead><tr><th class=\"sortable\" data-sort=\"student\">student</th><th class=\"sortable\" data-sort=\"score\">score</th><th>status</th>");
+    html.push_str("</table>\n<h2>Students</h2>\n<table id=\"grid\"><thead><tr><th class=\"sortable\" data-sort=\"student\">student</th><th class=\"sortable\" data-sort=\"score\">score</th><th>status</th><th>command</th>");
     for (number, check) in checks.iter().enumerate() {
         let _ = write!(
             html,
@@ -349,6 +383,12 @@ pub fn write_index(
                     report.score,
                     report.max_score,
                     row.standing().as_str()
+                );
+                let _ = write!(
+                    html,
+                    "<td title=\"{}\"><code>{}</code></td>",
+                    escape(&command_line(&report.commands.client)),
+                    escape(&command_line(&report.commands.server))
                 );
                 for check in checks {
                     let (class, tip) = match report.status_of(check.id) {
@@ -373,7 +413,7 @@ pub fn write_index(
             Row::Skipped { why, .. } => {
                 let _ = write!(
                     html,
-                    "<tr data-student=\"{student}\" data-score=\"-1\"><td>{student}</td><td></td><td title=\"{}\">skipped</td>",
+                    "<tr data-student=\"{student}\" data-score=\"-1\"><td>{student}</td><td></td><td title=\"{}\">skipped</td><td></td>",
                     escape(why)
                 );
             }
@@ -423,6 +463,18 @@ fn student_page(report: &SavedReport) -> String {
         escape(&report.submission_sha256),
         escape(&report.graded_with)
     );
+    for (program, command) in [
+        ("server", &report.commands.server),
+        ("client", &report.commands.client),
+    ] {
+        if let Some(command) = command {
+            let _ = writeln!(
+                html,
+                "<p>{program}: <code>{}</code></p>",
+                escape(&command.line())
+            );
+        }
+    }
     if let Some(error) = &report.error {
         let _ = writeln!(
             html,

@@ -12,14 +12,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Examples:\n  session-lab grade --stage 3 --dir submission -- python3 server.py {port}\n  \
+#[command(after_help = "Examples:\n  session-lab grade --dir my-solution\n  \
+session-lab grade --stage 3 --dir submission -- python3 server.py {port}\n  \
 session-lab grade --stage 5 --client 'python3 client.py {url}' -- python3 server.py {port}\n  \
 session-lab grade --only 5 --client 'python3 client.py {url}'\n\n\
-`{port}` in the server's command becomes a free port, also exported as PORT; `{url}` in the \
-client's becomes the URL it must fetch, also exported as URL. Exit status: 0 every check \
-passed, 1 a check failed, 2 the grader could not run."
-)]
+Without a command, the submission's Procfile says how it starts (`web: CMD $PORT`, \
+`client: CMD $URL`, `build: CMD`), else its files show it (server.py, package.json, go.mod, \
+Server.java, server.rb, …); a Procfile comes before the command given. `{port}` in the server's \
+command becomes a free port, also exported as PORT; `{url}` in the client's becomes the URL it \
+must fetch, also exported as URL. Exit status: 0 every check passed, 1 a check failed, 2 the \
+grader could not run.")]
 pub struct GradeArgs {
     /// The report's format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Human)]

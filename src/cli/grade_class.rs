@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Example: session-lab grade-class submissions/ --out results/ --stage 4 -- python3 server.py {port}\n\n\
-Each folder or .zip in SUBMISSIONS is one student, named by it; --dir and --client-dir are \
+    after_help = "Examples:\n  session-lab grade-class submissions/ --out results/ --stage 4\n  \
+session-lab grade-class submissions/ --out results/ --stage 4 -- python3 server.py {port}\n\n\
+Each submission starts as its Procfile says, else as the command given, else as its files show \
+(--command-from). Each folder or .zip in SUBMISSIONS is one student, named by it; --dir and --client-dir are \
 taken inside each submission. RESULTS gets STUDENT.json, STUDENT.txt, pages/STUDENT.html, \
 grades.csv and index.html. A student whose report is up to date is not graded again. Exit \
 status: 0 every submission has a report (whatever its score), 2 the grader could not run, \

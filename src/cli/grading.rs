@@ -3,9 +3,10 @@
 
 use super::parse;
 use anyhow::Context;
-use session_lab::checks::{Credentials, LAST_STAGE, Selection};
+use session_lab::checks::{CLIENT_STAGE, Credentials, LAST_STAGE, Selection};
 use session_lab::grade::GradeOptions;
 use session_lab::sandbox::{Limits, Sandbox, SandboxMode, network};
+use session_lab::submission::start::{StartSource, StartSources};
 use session_lab::under_test::{ClientSpec, CommandSpec};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,6 +39,21 @@ pub struct GradingArgs {
     username: String,
     #[arg(long, default_value = "wonderland")]
     password: String,
+    /// Where the programs' commands may come from, in this order: the submission's Procfile
+    /// (`web:`, `client:`, `build:`), the grader's (after `--`, and --client), what the
+    /// submission's files show (the server only: server.py, package.json, go.mod, …).
+    #[arg(
+        long,
+        value_name = "SOURCES",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "procfile,instructor,detect"
+    )]
+    command_from: Vec<StartSource>,
+    /// Seconds a build the start asks for (`go build`, a Procfile's `build:`) may take, before
+    /// the start limit begins.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse::parse_seconds)]
+    build_timeout: Duration,
     /// Seconds the server may take to accept connections.
     #[arg(long, default_value = "10", value_parser = parse::parse_seconds)]
     start_timeout: Duration,
@@ -79,26 +95,34 @@ pub struct GradingArgs {
     /// client).
     #[arg(long, value_name = "NAME=VALUE", value_parser = parse::parse_env)]
     env: Vec<(String, String)>,
-    /// The command that starts the server (not needed for `--only 5 --client CMD`).
+    /// The command that starts the server of a submission that says nothing (its Procfile) of
+    /// how it starts; without one, what its files show (--command-from).
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
 }
 
 impl GradingArgs {
     /// Which checks run; a usage error (clap's, exit 2) when a stage lacks what it judges.
+    /// With no command given, a server is graded where the submission may say or show how it
+    /// starts (and stage 5 alone grades a client alone); a client, where stage 5 is asked and its
+    /// Procfile may name one.
     pub(super) fn selection(&self) -> Selection {
-        let server = !self.command.is_empty();
-        Selection::asked(self.stage, self.only, server, self.client.is_some()).unwrap_or_else(
-            |problem| {
-                use clap::CommandFactory;
-                super::Cli::command()
-                    .error(
-                        clap::error::ErrorKind::MissingRequiredArgument,
-                        problem.to_string(),
-                    )
-                    .exit()
-            },
-        )
+        let sources = self.sources();
+        let server = !self.command.is_empty()
+            || (self.only != Some(CLIENT_STAGE)
+                && (sources.allows(StartSource::Procfile) || sources.allows(StartSource::Detect)));
+        let asks_stage_5 = self.only == Some(CLIENT_STAGE) || self.stage == Some(CLIENT_STAGE);
+        let client =
+            self.client.is_some() || (asks_stage_5 && sources.allows(StartSource::Procfile));
+        Selection::asked(self.stage, self.only, server, client).unwrap_or_else(|problem| {
+            use clap::CommandFactory;
+            super::Cli::command()
+                .error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    problem.to_string(),
+                )
+                .exit()
+        })
     }
 
     /// The sandbox asked for; with bubblewrap, this process enters a network of its own
@@ -123,16 +147,29 @@ impl GradingArgs {
         Ok(sandbox)
     }
 
+    fn sources(&self) -> StartSources {
+        StartSources::new(&self.command_from)
+    }
+
     /// What one submission is graded with, for the checks `selection` names.
     pub(super) fn options(self, selection: Selection, sandbox: &Sandbox) -> GradeOptions {
-        let server = (!self.command.is_empty()).then(|| {
+        let sources = self.sources();
+        let server = selection.has_server().then(|| {
             let mut spec = CommandSpec::new(self.command, &self.dir);
             spec.start_timeout = self.start_timeout;
+            spec.sources = sources.clone();
+            spec.build_timeout = self.build_timeout;
             spec
         });
-        let client = self.client.map(|parse::Words(command)| {
-            let mut spec = ClientSpec::new(command, self.client_dir.as_ref().unwrap_or(&self.dir));
+        let client = selection.has_client().then(|| {
+            let command = self.client.map(|parse::Words(command)| command);
+            let mut spec = ClientSpec::new(
+                command.unwrap_or_default(),
+                self.client_dir.as_ref().unwrap_or(&self.dir),
+            );
             spec.run_timeout = self.client_timeout;
+            spec.sources = sources;
+            spec.build_timeout = self.build_timeout;
             spec
         });
         GradeOptions {

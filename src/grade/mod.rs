@@ -12,6 +12,8 @@ pub use report_sink::{ReportSink, ReportWriteError};
 
 use crate::checks::{CheckReport, Credentials, Ctx, Failure, Selection, Status};
 use crate::sandbox::Sandbox;
+pub use crate::submission::start::Commands;
+use crate::submission::start::{StartSource, StartSources};
 use crate::under_test::{
     ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, ServerTarget,
 };
@@ -73,17 +75,18 @@ impl GradeOptions {
         );
         if let Some(server) = &self.server {
             text.push_str(&format!(
-                "; server `{}` in {} (start within {:?}; {})",
-                server.command.join(" "),
+                "; server {} in {} (start within {:?}, a build within {:?}; {})",
+                command_sources(&server.command, &server.sources),
                 server.dir.display(),
                 server.start_timeout,
+                server.build_timeout,
                 server.clock.describe()
             ));
         }
         if let Some(client) = &self.client {
             text.push_str(&format!(
-                "; client `{}` in {} ({:?} a run)",
-                client.command.join(" "),
+                "; client {} in {} ({:?} a run)",
+                command_sources(&client.command, &client.sources),
                 client.dir.display(),
                 client.run_timeout
             ));
@@ -102,6 +105,25 @@ impl GradeOptions {
     }
 }
 
+/// Where a program's command comes from: `python3 server.py {port}` when only the grader's
+/// command is allowed, else the sources in their order (`command from procfile, instructor
+/// (`…`), detect`).
+fn command_sources(command: &[String], sources: &StartSources) -> String {
+    let given = report::shown(command);
+    if *sources == StartSources::new(&[StartSource::Instructor]) {
+        return format!("`{given}`");
+    }
+    let listed = sources.describe();
+    if command.is_empty() || !sources.allows(StartSource::Instructor) {
+        format!("command from {listed}")
+    } else {
+        format!(
+            "command from {}",
+            listed.replace("instructor", &format!("instructor (`{given}`)"))
+        )
+    }
+}
+
 /// The outcome of grading one submission.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -117,6 +139,8 @@ pub struct Report {
     pub sandbox_warning: Option<String>,
     /// The bounds in force on the submission: the sandbox and each of its limits.
     pub bounds: Option<String>,
+    /// The commands that started the programs, and where each came from.
+    pub commands: Commands,
 }
 
 /// The id of the one entry of a report whose grading could not start.
@@ -166,6 +190,7 @@ impl Report {
             sandbox: "none",
             sandbox_warning: None,
             bounds: None,
+            commands: Commands::default(),
         }
     }
 
@@ -194,6 +219,7 @@ impl Report {
             sandbox: "none",
             sandbox_warning: None,
             bounds: None,
+            commands: Commands::default(),
         }
     }
 }
@@ -240,6 +266,7 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
     if selection.has_server() {
         let _ = ctx.server().kill().await;
     }
+    let commands = ctx.commands();
     Report {
         selection,
         checks,
@@ -248,18 +275,21 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
         sandbox: "none",
         sandbox_warning: None,
         bounds: None,
+        commands,
     }
     .contained_by(&options.sandbox)
 }
 
 type Programs = (Option<Box<dyn ServerTarget>>, Option<Box<dyn ClientTarget>>);
 
-/// The scratch copies of the server and the client, ready to run in the grading's sandbox.
+/// The scratch copies of the server and the client, ready to run in the grading's sandbox: each
+/// from its folder, or the one folder that folder wraps.
 fn prepare(options: &GradeOptions) -> Result<Programs, crate::under_test::TargetError> {
     let server = match &options.server {
         Some(spec) => {
             let spec = CommandSpec {
                 sandbox: options.sandbox.clone(),
+                dir: crate::submission::unwrapped(&spec.dir),
                 ..spec.clone()
             };
             Some(Box::new(CommandTarget::new(spec)?) as Box<dyn ServerTarget>)
@@ -270,6 +300,7 @@ fn prepare(options: &GradeOptions) -> Result<Programs, crate::under_test::Target
         Some(spec) => {
             let spec = ClientSpec {
                 sandbox: options.sandbox.clone(),
+                dir: crate::submission::unwrapped(&spec.dir),
                 ..spec.clone()
             };
             Some(Box::new(CommandClient::new(spec)?) as Box<dyn ClientTarget>)

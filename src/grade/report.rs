@@ -3,6 +3,7 @@
 
 use super::Report;
 use crate::checks::{CheckReport, Stages, Status};
+use crate::submission::start::Start;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::fmt::Write;
@@ -85,6 +86,14 @@ pub fn human_summary(report: &Report) -> String {
     if let Some(bounds) = &report.bounds {
         let _ = writeln!(out, "\n{DIM}bounds: {bounds}{DIM:#}");
     }
+    for (program, start) in [
+        ("server", &report.commands.server),
+        ("client", &report.commands.client),
+    ] {
+        if let Some(start) = start {
+            let _ = writeln!(out, "{DIM}{program}: {}{DIM:#}", command_line(start));
+        }
+    }
     if let Some(error) = &report.error {
         let _ = writeln!(
             out,
@@ -166,7 +175,73 @@ struct JsonReport<'a> {
     bounds: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    /// How the programs were started, where they were.
+    #[serde(skip_serializing_if = "JsonCommands::is_empty")]
+    commands: JsonCommands,
     checks: Vec<JsonCheck<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCommands {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server: Option<JsonCommand>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<JsonCommand>,
+}
+
+impl JsonCommands {
+    fn is_empty(&self) -> bool {
+        self.server.is_none() && self.client.is_none()
+    }
+}
+
+/// A command as the report shows it: the words as a shell would read them, where they came
+/// from, and the build before it.
+#[derive(Serialize)]
+struct JsonCommand {
+    command: String,
+    /// `procfile`, `instructor` or `detect`, as `--command-from` names them.
+    source: &'static str,
+    from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    build: Option<String>,
+}
+
+impl JsonCommand {
+    fn of(start: &Start) -> Self {
+        Self {
+            command: shown(&start.command),
+            source: start.origin.source().name(),
+            from: start.origin.to_string(),
+            build: start.build.as_deref().map(shown),
+        }
+    }
+}
+
+/// Words as one line a shell would split back into them (`{port}` left as it is written).
+pub fn shown(words: &[String]) -> String {
+    let plain = |word: &String| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./{}-".contains(c))
+    };
+    words
+        .iter()
+        .map(|word| {
+            if plain(word) {
+                word.clone()
+            } else {
+                shlex::try_quote(word).map_or_else(|_| word.clone(), |quoted| quoted.into_owned())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `python3 server.py {port} (found server.py)`: a command and where it came from, on one line.
+pub fn command_line(start: &Start) -> String {
+    crate::text::one_line(&format!("{} ({})", shown(&start.command), start.origin)).into_owned()
 }
 
 #[derive(Serialize)]
@@ -215,6 +290,10 @@ pub fn json(report: &Report) -> String {
         sandbox_warning: report.sandbox_warning.as_deref(),
         bounds: report.bounds.as_deref(),
         error: report.error.as_deref(),
+        commands: JsonCommands {
+            server: report.commands.server.as_ref().map(JsonCommand::of),
+            client: report.commands.client.as_ref().map(JsonCommand::of),
+        },
         checks,
     };
     serde_json::to_string_pretty(&json).expect("the report serialises") + "\n"

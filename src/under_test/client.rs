@@ -3,10 +3,12 @@
 //! Its runs share one folder, so the jar it keeps there (whatever its name) carries cookies
 //! from one run to the next, as it would on a student's machine.
 
-use super::TargetError;
+use super::build::Build;
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
 use super::submission_clock::submission_time_zone;
+use super::{StartError, TargetError};
 use crate::sandbox::Sandbox;
+use crate::submission::start::{NoStart, Start, StartSources};
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
@@ -43,8 +45,9 @@ pub trait ClientTarget: Send {
         None
     }
 
-    /// The command it runs, for a student's program (what language a hint should speak).
-    fn command(&self) -> Option<&[String]> {
+    /// The command it runs and where that came from, for a student's program (what language
+    /// a hint should speak, and what the report shows).
+    fn started_with(&self) -> Option<&Start> {
         None
     }
 }
@@ -52,8 +55,13 @@ pub trait ClientTarget: Send {
 /// How to run a client program.
 #[derive(Debug, Clone)]
 pub struct ClientSpec {
-    /// The program and its arguments; `{url}` in any of them becomes the URL to fetch.
+    /// The instructor's program and its arguments (maybe none); `{url}` in any of them becomes
+    /// the URL to fetch. The submission's Procfile may say otherwise, as `sources` allow.
     pub command: Vec<String>,
+    /// Where the command may come from: the submission's Procfile, `command`.
+    pub sources: StartSources,
+    /// How long a build the Procfile asks for may take.
+    pub build_timeout: Duration,
     /// The client's directory, copied to the scratch directory its runs share.
     pub dir: PathBuf,
     /// How long one run may take before it is killed.
@@ -67,6 +75,8 @@ impl ClientSpec {
     pub fn new(command: Vec<String>, dir: impl Into<PathBuf>) -> Self {
         Self {
             command,
+            sources: StartSources::default(),
+            build_timeout: super::DEFAULT_BUILD_TIMEOUT,
             dir: dir.into(),
             run_timeout: Duration::from_secs(10),
             output_cap: DEFAULT_OUTPUT_CAP,
@@ -78,6 +88,9 @@ impl ClientSpec {
 /// A client program, run in its sandbox in a scratch copy of its directory.
 pub struct CommandClient {
     spec: ClientSpec,
+    /// The command that runs it, or why the submission settles none.
+    start: Result<Start, NoStart>,
+    build: Build,
     folder: RunFolder,
     runs: usize,
     last_output: Option<std::sync::Arc<Output>>,
@@ -86,8 +99,13 @@ pub struct CommandClient {
 impl CommandClient {
     /// Prepares the scratch copy and finds the program; runs nothing yet.
     pub fn new(spec: ClientSpec) -> Result<Self, TargetError> {
-        let folder = RunFolder::new(&spec.command, &spec.dir, &spec.sandbox)?;
+        let folder = RunFolder::new(&spec.dir, &spec.sandbox)?;
+        let start = folder.start(&spec.dir, |copy| {
+            crate::submission::start::client(copy, &spec.command, &spec.sources)
+        })?;
         Ok(Self {
+            build: Build::new(start.as_ref().ok().and_then(|start| start.build.clone())),
+            start,
             spec,
             folder,
             runs: 0,
@@ -104,8 +122,8 @@ impl ClientTarget for CommandClient {
             .folder
             .output(&format!("client-{}", self.runs), self.spec.output_cap)?;
         self.last_output = Some(output.clone());
-        let args: Vec<String> = self
-            .spec
+        let start = self.start.clone().map_err(StartError::from)?;
+        let args: Vec<String> = start
             .command
             .iter()
             .map(|arg| arg.replace("{url}", url.as_str()))
@@ -122,6 +140,15 @@ impl ClientTarget for CommandClient {
                 stdout: String::new(),
             });
         }
+        self.build
+            .ensure(
+                &self.spec.sandbox,
+                &self.folder,
+                &vars,
+                self.spec.build_timeout,
+            )
+            .await
+            .map_err(StartError::from)?;
         let mut process =
             Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &output).await?;
         let run_timeout = crate::patience::stretched(self.spec.run_timeout);
@@ -155,7 +182,14 @@ impl ClientTarget for CommandClient {
     }
 
     fn reset(&mut self) -> Result<(), TargetError> {
-        self.folder = RunFolder::new(&self.spec.command, &self.spec.dir, &self.spec.sandbox)?;
+        self.folder = RunFolder::new(&self.spec.dir, &self.spec.sandbox)?;
+        // A fresh copy holds nothing the build made.
+        self.build = Build::new(
+            self.start
+                .as_ref()
+                .ok()
+                .and_then(|start| start.build.clone()),
+        );
         Ok(())
     }
 
@@ -169,7 +203,7 @@ impl ClientTarget for CommandClient {
         )
     }
 
-    fn command(&self) -> Option<&[String]> {
-        Some(&self.spec.command)
+    fn started_with(&self) -> Option<&Start> {
+        self.start.as_ref().ok()
     }
 }

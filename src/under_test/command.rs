@@ -1,6 +1,7 @@
 //! Any server program as a target: started in a scratch copy of its directory, in its own
 //! process group, with its output captured to capped files. Nothing it starts outlives it.
 
+use super::build::Build;
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, QueueWatch, RunFolder};
 use super::{
     EXIT_DEADLINE, SECOND_SIGNAL_AFTER, ServerClock, ServerTarget, SetupError, StartError,
@@ -8,6 +9,7 @@ use super::{
 };
 use crate::sandbox::Sandbox;
 use crate::server::StopSignal;
+use crate::submission::start::{NoStart, Start, StartSources};
 use nix::sys::signal::Signal;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
@@ -18,8 +20,13 @@ use url::Url;
 /// How to run a server program.
 #[derive(Debug, Clone)]
 pub struct CommandSpec {
-    /// The program and its arguments; `{port}` in any of them becomes the port.
+    /// The instructor's program and its arguments (maybe none); `{port}` in any of them
+    /// becomes the port. The submission may say otherwise, as `sources` allow.
     pub command: Vec<String>,
+    /// Where the command may come from: the submission's Procfile, `command`, its files.
+    pub sources: StartSources,
+    /// How long a build the start asks for may take.
+    pub build_timeout: Duration,
     /// The submission's directory, copied to a scratch directory the program runs in.
     pub dir: PathBuf,
     /// How long the program may take to accept connections.
@@ -36,6 +43,8 @@ impl CommandSpec {
     pub fn new(command: Vec<String>, dir: impl Into<PathBuf>) -> Self {
         Self {
             command,
+            sources: StartSources::default(),
+            build_timeout: DEFAULT_BUILD_TIMEOUT,
             dir: dir.into(),
             start_timeout: Duration::from_secs(10),
             output_cap: DEFAULT_OUTPUT_CAP,
@@ -45,9 +54,16 @@ impl CommandSpec {
     }
 }
 
+/// How long a build may take unless the grading says otherwise: a cold `go build` or `javac`
+/// of a small server takes seconds, more on a loaded machine.
+pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A server program under test.
 pub struct CommandTarget {
     spec: CommandSpec,
+    /// The command that starts it, or why the submission settles none.
+    start: Result<Start, NoStart>,
+    build: Build,
     port: u16,
     base: Url,
     /// The program, while it runs; declared first so that it is killed before its folder goes.
@@ -62,12 +78,18 @@ impl CommandTarget {
     /// Prepares the scratch copy of the submission and the log files, and finds the program;
     /// starts nothing yet. Every error here is a [`TargetError::Setup`] that says what to do.
     pub fn new(spec: CommandSpec) -> Result<Self, TargetError> {
-        let folder = RunFolder::new(&spec.command, &spec.dir, &spec.sandbox)?;
+        let folder = RunFolder::new(&spec.dir, &spec.sandbox)?;
+        let start = folder.start(&spec.dir, |copy| {
+            crate::submission::start::server(copy, &spec.command, &spec.sources)
+        })?;
+        let build = Build::new(start.as_ref().ok().and_then(|start| start.build.clone()));
         let output = folder.output("server", spec.output_cap)?;
         let port = free_port().map_err(|e| SetupError::io("find a free port", e))?;
         Ok(Self {
             base: loopback_url(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
             spec,
+            start,
+            build,
             port,
             folder,
             output,
@@ -76,7 +98,9 @@ impl CommandTarget {
     }
 
     fn program(&self) -> &str {
-        &self.spec.command[0]
+        self.start
+            .as_ref()
+            .map_or("the server", |start| start.command[0].as_str())
     }
 
     async fn wait_until_listening(&mut self) -> Result<(), TargetError> {
@@ -189,15 +213,24 @@ impl ServerTarget for CommandTarget {
         if self.is_running() {
             return Ok(());
         }
+        let start = self.start.clone().map_err(StartError::from)?;
         let port = self.port.to_string();
-        let args: Vec<String> = self
-            .spec
+        let args: Vec<String> = start
             .command
             .iter()
             .map(|arg| arg.replace("{port}", &port))
             .collect();
         let mut vars = vec![("PORT", port)];
         vars.extend(self.spec.clock.vars());
+        self.build
+            .ensure(
+                &self.spec.sandbox,
+                &self.folder,
+                &vars,
+                self.spec.build_timeout,
+            )
+            .await
+            .map_err(StartError::from)?;
         let process =
             Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &self.output).await?;
         self.process = Some(process);
@@ -285,5 +318,9 @@ impl ServerTarget for CommandTarget {
 
     fn clock_shift(&self) -> Duration {
         self.spec.clock.shift()
+    }
+
+    fn started_with(&self) -> Option<&Start> {
+        self.start.as_ref().ok()
     }
 }

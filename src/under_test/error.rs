@@ -5,6 +5,7 @@
 use crate::sandbox::SandboxError;
 use crate::server::ServerError;
 use crate::submission::CopyError;
+use crate::submission::start::NoStart;
 use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -89,6 +90,11 @@ pub enum StartError {
     },
     #[error(transparent)]
     Reference(#[from] ServerError),
+    /// The submission says nothing that starts it, or says it in two ways.
+    #[error(transparent)]
+    NoStart(#[from] NoStart),
+    #[error(transparent)]
+    Build(#[from] BuildFailure),
 }
 
 fn listened_instead(ports: &[u16]) -> String {
@@ -114,4 +120,12 @@ pub enum StopError {
     ReferenceNotRunning,
     #[error(transparent)]
     Reference(#[from] ServerError),
+}
+
+/// A build that did not succeed: its command, and what happened, with what it printed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the build `{command}` failed: {why}")]
+pub struct BuildFailure {
+    pub command: String,
+    pub why: String,
 }

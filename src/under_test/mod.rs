@@ -5,6 +5,7 @@
 //! Stage 5's cookie clients are [`ClientTarget`]s: run to the end once per visit, a student's
 //! program ([`CommandClient`]) or the reference client in-process (`ReferenceClient`).
 
+mod build;
 mod client;
 mod command;
 mod error;
@@ -17,13 +18,14 @@ mod submission_clock;
 
 pub use crate::server::StopSignal;
 pub use client::{ClientRun, ClientSpec, ClientTarget, CommandClient};
-pub use command::{CommandSpec, CommandTarget};
-pub use error::{SetupError, StartError, StopError, TargetError};
+pub use command::{CommandSpec, CommandTarget, DEFAULT_BUILD_TIMEOUT};
+pub use error::{BuildFailure, SetupError, StartError, StopError, TargetError};
 pub use reference::ReferenceTarget;
 #[cfg(feature = "stage5")]
 pub use reference_client::ReferenceClient;
 pub use submission_clock::{ServerClock, TIME_ZONE_OFFSET, day_of_month, submission_time_zone};
 
+use crate::submission::start::Start;
 use std::time::Duration;
 use url::Url;
 
@@ -78,6 +80,11 @@ pub trait ServerTarget: Send {
 
     /// The end of what the server printed, to show beside a failure.
     fn output_tail(&self) -> Option<String> {
+        None
+    }
+
+    /// The command that started it and where that came from, for a program of a submission.
+    fn started_with(&self) -> Option<&Start> {
         None
     }
 

@@ -6,6 +6,7 @@
 use super::EXIT_DEADLINE;
 use super::{SetupError, StartError, TargetError};
 use crate::sandbox::{Cgroup, Leader, Sandbox, SizedFolder};
+use crate::submission::start::{NoStart, Start};
 use crate::submission::{CopyLimits, RunDir, copy_submission};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -48,12 +49,9 @@ pub struct RunFolder {
 }
 
 impl RunFolder {
-    /// Copies the submission in `dir` for `command` to run in, and finds the program; starts
-    /// nothing yet. Every error is a [`TargetError::Setup`] that says what to do.
-    pub fn new(command: &[String], dir: &Path, sandbox: &Sandbox) -> Result<Self, TargetError> {
-        let Some(program) = command.first() else {
-            return Err(SetupError::NoCommand.into());
-        };
+    /// Copies the submission in `dir` for its programs to run in; starts nothing yet. Every
+    /// error is a [`SetupError`] that says what to do.
+    pub fn new(dir: &Path, sandbox: &Sandbox) -> Result<Self, TargetError> {
         check_submission_dir(dir)?;
         let scratch_error = |e| SetupError::io("create a scratch directory", e);
         let work = RunDir::new().map_err(scratch_error)?;
@@ -65,7 +63,6 @@ impl RunFolder {
                 source,
             }
         })?;
-        find_program(program, dir, &scratch)?;
         sandbox
             .hand_over(&scratch)
             .map_err(|e| SetupError::io("hand the scratch copy to the sandbox's user", e))?;
@@ -83,6 +80,28 @@ impl RunFolder {
             _work: work,
             scratch,
         })
+    }
+
+    /// The command that starts a program of the submission copied from `dir`, as `choose`
+    /// picks it from the copy (its Procfile, its files), with its program found: a command
+    /// the submission does not settle is the program's failure to start, kept for its start.
+    pub fn start(
+        &self,
+        dir: &Path,
+        choose: impl FnOnce(&Path) -> Result<Start, NoStart>,
+    ) -> Result<Result<Start, NoStart>, TargetError> {
+        let start = match choose(&self.scratch) {
+            Ok(start) => start,
+            Err(no_start) => return Ok(Err(no_start)),
+        };
+        if let Some(build) = &start.build {
+            find_program(&build[0], dir, &self.scratch)?;
+        }
+        // A program the build makes (a path into the copy) is there only after it.
+        if start.build.is_none() || !start.command[0].contains('/') {
+            find_program(&start.command[0], dir, &self.scratch)?;
+        }
+        Ok(Ok(start))
     }
 
     /// The scratch copy the program runs in.

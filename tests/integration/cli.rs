@@ -301,13 +301,15 @@ fn the_reference_binary_passes_the_grader() {
     assert_eq!(graded_the_client, cfg!(feature = "stage5"), "{json:#}");
 }
 
-/// Stage 5 judges a client and stages 1–4 a server: a grading missing the one it needs says
-/// so, as a usage error, before anything runs.
+/// Stage 5 judges a client and stages 1–4 a server: a grading missing the one it needs, where
+/// the submission cannot say it either (`--command-from instructor`), says so, as a usage
+/// error, before anything runs.
 #[rstest::rstest]
-#[case::stage_5_without_a_client(&["--stage", "5", "--", "true"], "--client")]
-#[case::a_client_alone_outside_stage_5(&["--stage", "3", "--client", "true"], "the server's command")]
+#[case::stage_5_without_a_client(&["--stage", "5", "--command-from", "instructor", "--", "true"], "--client")]
+#[case::a_client_alone_outside_stage_5(&["--stage", "3", "--command-from", "instructor", "--client", "true"], "the server's command")]
 #[case::a_client_outside_stage_5(&["--stage", "3", "--client", "true", "--", "true"], "--client is graded in stage 5")]
-#[case::nothing_to_grade(&["--only", "5"], "--client")]
+#[case::a_client_outside_stage_5_with_a_server_the_files_show(&["--stage", "3", "--client", "true"], "--client is graded in stage 5")]
+#[case::nothing_to_grade(&["--only", "5", "--command-from", "instructor"], "--client")]
 #[case::an_unclosed_quote(&["--only", "5", "--client", "python3 'client.py"], "unclosed quote")]
 fn a_grading_without_what_its_stages_judge_is_a_usage_error(
     #[case] args: &[&str],

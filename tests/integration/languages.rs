@@ -291,3 +291,165 @@ fn a_client_without_a_jar_gets_a_hint_in_its_own_language(
     assert!(hint.contains(says), "{hint}");
     assert!(!hint.contains("MozillaCookieJar"), "{hint}");
 }
+
+/// Copies the folder `from` (recursively, as `cp -r`) to `to`.
+fn copy_folder(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "cp -r {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// A class in every language, graded by one `grade-class` with no command: each student's
+/// server starts as its Procfile says or its files show, a submission that shows two ways or
+/// fails its build fails its start with what to fix, and JSON, CSV and `index.html` say per
+/// student which command ran and where it came from.
+#[test]
+fn a_class_in_every_language_is_graded_in_one_run_without_a_command() {
+    require(
+        &submission("express").join("node_modules/express-session"),
+        "npm ci --prefix tests/fixtures/submissions/express",
+    );
+    let class = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let correct = [
+        ("alice-python", "threaded", "found server.py"),
+        ("bob-flask", "flask", "found app.py"),
+        ("carol-node", "node", "found server.js"),
+        ("dan-express", "express", "found package.json"),
+        ("erin-go", "go", "found go.mod"),
+        ("femi-java", "java", "found Server.java"),
+        ("gus-ruby", "ruby-webrick", "found server.rb"),
+        ("hana-php", "php", "the Procfile"),
+    ];
+    for (student, fixture, _) in correct {
+        copy_folder(&submission(fixture), &class.path().join(student));
+    }
+    std::fs::write(
+        class.path().join("hana-php/Procfile"),
+        "# php's own server, with the router that counts every hit\nweb: php -S 127.0.0.1:$PORT index.php\n",
+    )
+    .unwrap();
+    // Wrapped in one folder, as an upload often is.
+    let wrapped = class.path().join("ivy-wrapped");
+    std::fs::create_dir(&wrapped).unwrap();
+    copy_folder(&submission("threaded"), &wrapped.join("my-solution"));
+    let two = class.path().join("jo-two-ways");
+    copy_folder(&submission("threaded"), &two);
+    std::fs::copy(submission("node").join("server.js"), two.join("server.js")).unwrap();
+    let broken = class.path().join("kim-broken-build");
+    copy_folder(&submission("go"), &broken);
+    let mut main = std::fs::OpenOptions::new()
+        .append(true)
+        .open(broken.join("main.go"))
+        .unwrap();
+    std::io::Write::write_all(&mut main, b"\nfunc broken( {\n").unwrap();
+
+    let output = support::run_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_session-lab"))
+            .arg("grade-class")
+            .arg(class.path())
+            .arg("--out")
+            .arg(out.path())
+            .args(["--stage", "4", "--jobs", "6"]),
+        std::time::Duration::from_secs(600),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let report = |student: &str| -> serde_json::Value {
+        let text = std::fs::read_to_string(out.path().join(format!("{student}.json"))).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    for (student, _, from) in
+        correct
+            .iter()
+            .copied()
+            .chain([("ivy-wrapped", "", "found server.py")])
+    {
+        let json = report(student);
+        assert_eq!(json["score"], 30, "{student}: {json}");
+        assert_eq!(json["commands"]["server"]["from"], from, "{student}");
+    }
+    assert_eq!(
+        report("hana-php")["commands"]["server"]["command"],
+        "php -S 127.0.0.1:{port} index.php"
+    );
+    assert_eq!(
+        report("erin-go")["commands"]["server"]["build"],
+        "go build -o ./.session-lab-server ."
+    );
+    let started = |student: &str| {
+        let json = report(student);
+        assert_eq!(json["score"], 0, "{student}: {json}");
+        support::check(&json, "stage1.listens")["message"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        started("jo-two-ways")
+            .contains("found server.py and server.js: add a Procfile saying which one starts"),
+        "{}",
+        started("jo-two-ways")
+    );
+    let build = started("kim-broken-build");
+    assert!(
+        build.contains("the build `go build -o ./.session-lab-server .` failed")
+            && build.contains("syntax error"),
+        "{build}"
+    );
+
+    let mut csv = csv::Reader::from_path(out.path().join("grades.csv")).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let column = header
+        .iter()
+        .position(|name| name == "server_command")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    let cell = |student: &str| {
+        rows.iter()
+            .find(|row| &row[0] == student)
+            .map(|row| row[column].to_owned())
+            .unwrap()
+    };
+    assert_eq!(
+        cell("carol-node"),
+        "node server.js {port} (found server.js)"
+    );
+    assert_eq!(
+        cell("hana-php"),
+        "php -S 127.0.0.1:{port} index.php (the Procfile)"
+    );
+    let index = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    assert!(
+        index.contains("<code>java Server.java {port} (found Server.java)</code>"),
+        "{index}"
+    );
+}
+
+/// `grade --dir` with no command follows the same rules as `grade-class`: a Procfile, in a
+/// submission wrapped in one folder, starts it.
+#[test]
+fn grade_with_no_command_starts_what_the_submission_says_inside_its_wrapper() {
+    let dir = tempfile::tempdir().unwrap();
+    let inside = dir.path().join("solution");
+    copy_folder(&submission("threaded"), &inside);
+    std::fs::rename(inside.join("server.py"), inside.join("counter.py")).unwrap();
+    std::fs::write(inside.join("Procfile"), "web: python3 counter.py $PORT\n").unwrap();
+    let (output, report) = grade(&["--stage", "4"], dir.path(), &[]);
+    assert_eq!(report["score"], 30, "{report}\n{output:?}");
+    assert_eq!(
+        report["commands"]["server"]["command"],
+        "python3 counter.py {port}"
+    );
+    assert_eq!(report["commands"]["server"]["source"], "procfile");
+    assert_eq!(output.status.code(), Some(0));
+}

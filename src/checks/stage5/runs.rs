@@ -4,6 +4,7 @@
 use super::site::{self, Cookies, Site, SiteVisit};
 use crate::checks::Failure;
 use crate::checks::language::Language;
+use crate::submission::start::Start;
 use crate::under_test::{ClientRun, ClientTarget, TargetError};
 use std::time::SystemTime;
 
@@ -39,7 +40,14 @@ impl ClientUnderTest {
 
     /// The language of the client's command, where it tells.
     pub fn language(&self) -> Option<Language> {
-        self.target.command().and_then(Language::of)
+        self.target
+            .started_with()
+            .and_then(|start| Language::of(&start.command))
+    }
+
+    /// The command that runs the client and where it came from, for a student's program.
+    pub fn started_with(&self) -> Option<&Start> {
+        self.target.started_with()
     }
 
     pub fn output_tail(&self) -> Option<String> {

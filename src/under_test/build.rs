@@ -1,0 +1,98 @@
+//! The build a submission's start asks for (`go build`, a Procfile's `build:`), run once before
+//! the first start: in the same sandbox and scratch folder the program then runs in, with no
+//! network, bounded by its own time limit (a cold compile takes seconds that the start limit
+//! must not swallow) and by the grading's memory. A build that fails is the student's failure,
+//! with the compiler's first lines.
+
+use super::BuildFailure;
+use super::process::{DEFAULT_OUTPUT_CAP, Process, RunFolder};
+use crate::sandbox::Sandbox;
+use std::time::Duration;
+
+/// Whether the build still has to run, ran, or failed (and why, said again at every start).
+#[derive(Debug, Clone)]
+pub enum Build {
+    Pending(Vec<String>),
+    Done,
+    Failed(BuildFailure),
+}
+
+impl Build {
+    /// The state of a start that asks for `command`, or for nothing.
+    pub fn new(command: Option<Vec<String>>) -> Self {
+        command.map_or(Self::Done, Self::Pending)
+    }
+
+    /// Runs the build if it has not run yet; an error if it failed, now or before.
+    pub async fn ensure(
+        &mut self,
+        sandbox: &Sandbox,
+        folder: &RunFolder,
+        vars: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<(), BuildFailure> {
+        let outcome = match self {
+            Self::Done => return Ok(()),
+            Self::Failed(error) => return Err(error.clone()),
+            Self::Pending(command) => run(command, sandbox, folder, vars, timeout).await,
+        };
+        *self = match &outcome {
+            Ok(()) => Self::Done,
+            Err(error) => Self::Failed(error.clone()),
+        };
+        outcome
+    }
+}
+
+async fn run(
+    command: &[String],
+    sandbox: &Sandbox,
+    folder: &RunFolder,
+    vars: &[(&str, String)],
+    timeout: Duration,
+) -> Result<(), BuildFailure> {
+    let shown = command.join(" ");
+    let output = folder
+        .output("build", DEFAULT_OUTPUT_CAP)
+        .map_err(|error| BuildFailure {
+            command: shown.clone(),
+            why: error.to_string(),
+        })?;
+    let mut process = Process::spawn(sandbox, command, folder, vars, &output)
+        .await
+        .map_err(|error| BuildFailure {
+            command: shown.clone(),
+            why: error.to_string(),
+        })?;
+    let limit = crate::patience::stretched(timeout);
+    let waited = tokio::time::timeout(limit, process.child.wait()).await;
+    // Whatever the build left running goes too, before its output is read.
+    process.end_with_output().await;
+    let printed = output.excerpt().unwrap_or_default();
+    let why = match waited {
+        Ok(Ok(status)) if status.success() => return Ok(()),
+        Ok(Ok(status)) => format!(
+            "it {}{}",
+            match status.code() {
+                Some(code) => format!("exited with status {code}"),
+                None => format!("was killed ({status})"),
+            },
+            sandbox
+                .explain_exit(status.code(), &printed)
+                .map(|why| format!(" ({why})"))
+                .unwrap_or_default()
+        ),
+        Ok(Err(error)) => format!("waiting for it failed: {error}"),
+        Err(_) => format!(
+            "it did not end within {limit:?} (--build-timeout, stretched for the machine's load) and was killed"
+        ),
+    };
+    Err(BuildFailure {
+        command: shown,
+        why: if printed.trim().is_empty() {
+            why
+        } else {
+            format!("{why}; it printed:\n{printed}")
+        },
+    })
+}
