@@ -223,6 +223,9 @@ impl Browser {
                 }
             }
         }
+        // Every POST says its length, `Content-Length: 0` too, as a browser does (RFC 9110
+        // §8.6): without it, some servers (Ruby's WEBrick) answer 411 and close a kept-alive
+        // connection, and hyper leaves the header out of an empty body.
         if let Some(fields) = form {
             let body = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(fields)
@@ -232,10 +235,9 @@ impl Browser {
                     reqwest::header::CONTENT_TYPE,
                     "application/x-www-form-urlencoded",
                 )
+                .header(reqwest::header::CONTENT_LENGTH, body.len())
                 .body(body);
         } else if method == Method::POST {
-            // What a browser sends for a form without fields (RFC 9110 §8.6): without it, some
-            // servers (Ruby's WEBrick) answer 411 and close a kept-alive connection.
             request = request.header(reqwest::header::CONTENT_LENGTH, "0");
         }
         let what = format!("{method} {}", url.path());

@@ -114,18 +114,8 @@ pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
                 std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o755));
         }
     }
-    let top: Vec<PathBuf> = std::fs::read_dir(into)
-        .map_err(|source| UnzipError::Write {
-            name: into.display().to_string(),
-            source,
-        })?
-        .flatten()
-        .map(|item| item.path())
-        .collect();
-    Ok(match top.as_slice() {
-        [only] if only.is_dir() => only.clone(),
-        _ => into.to_owned(),
-    })
+    // A zip of the submission's folder is graded inside it.
+    Ok(super::unwrapped(into))
 }
 
 /// How many central-directory headers (`PK\x01\x02`) the file holds: no zip reader can list

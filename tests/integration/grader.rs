@@ -55,6 +55,7 @@ fn recorded_pids(file: &Path) -> Vec<u32> {
 #[rstest]
 #[case::threaded_http10_303_relative("threaded", &["python3", "server.py", "{port}"])]
 #[case::keep_alive_302_absolute_csrf("keep-alive", &["python3", "server.py"])]
+#[case::keep_alive_that_refuses_a_post_without_its_length("keep-alive", &["python3", "server.py", "--require-content-length"])]
 #[case::flask_before_request_302_relative("flask", &["python3", "app.py", "{port}"])]
 #[case::node_http("node", &["node", "server.js", "{port}"])]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
