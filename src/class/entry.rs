@@ -1,109 +1,110 @@
-//! One entry of a class folder: a student's folder or `.zip`, and its fingerprint (so that an
-//! unchanged submission is not graded twice). Unpacking a zip is [`crate::submission::unzip`].
+//! One entry of a class: who handed it in (the platform's id for the student, their name where
+//! the platform gives one, whether it came late, the commit graded) and what they handed in (a
+//! folder, a zip, or loose files a platform renamed), and its fingerprint, so that an unchanged
+//! submission is not graded twice. Which entries a class folder holds is [`super::layout`]'s.
 
 use crate::submission::CopyLimits;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// What an entry of the class folder is.
-#[derive(Debug, Clone)]
-pub enum Entry {
-    Folder {
-        student: String,
-        path: PathBuf,
-    },
-    Zip {
-        student: String,
-        path: PathBuf,
-    },
-    /// Neither: listed in the outputs as skipped, with why.
-    Other {
-        student: String,
-        why: String,
-    },
+/// A student, as their platform knows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Student {
+    /// The platform's own id (Moodle's participant number, Canvas's user id, the SID, the
+    /// GitHub user, or the entry's name): unique in the class, and the name of its files.
+    pub id: String,
+    /// Their name, where the platform gives it.
+    pub name: Option<String>,
+    /// Where the platform gives it, their email.
+    pub email: Option<String>,
+    /// Whether the platform marked the submission late.
+    pub late: bool,
+    /// For a repository, the commit graded.
+    pub commit: Option<String>,
+}
+
+impl Student {
+    /// A student known by `id` alone.
+    pub fn known_as(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// A file a platform handed out loose, and the name it had when the student handed it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LooseFile {
+    pub path: PathBuf,
+    pub name: String,
+}
+
+/// What a student handed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Material {
+    Folder(PathBuf),
+    Zip(PathBuf),
+    /// Files the platform gave loose (Canvas, Moodle without folders), gathered into a folder
+    /// of their own names before grading.
+    Files(Vec<LooseFile>),
+    /// Nothing that can be graded: listed as skipped, with why.
+    Unusable(String),
+}
+
+/// One entry of the class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub who: Student,
+    pub what: Material,
 }
 
 impl Entry {
     pub fn student(&self) -> &str {
-        match self {
-            Self::Folder { student, .. }
-            | Self::Zip { student, .. }
-            | Self::Other { student, .. } => student,
+        &self.who.id
+    }
+
+    /// An entry known only by `id` that cannot be graded, for `why`.
+    pub fn unusable(id: impl Into<String>, why: impl Into<String>) -> Self {
+        Self {
+            who: Student::known_as(id),
+            what: Material::Unusable(why.into()),
         }
     }
 }
 
-/// The entries of `folder`, sorted by student id; hidden names (`.DS_Store`, `.git`) are not
-/// students and are left out, and so is `leave_out` (the results folder, when it is inside).
-/// Two entries with one id (`alice/` and `alice.zip`, or two names that differ only in bytes
-/// that are not UTF-8) are both skipped: neither can be told from the other.
-pub fn entries(folder: &Path, leave_out: Option<&Path>) -> std::io::Result<Vec<Entry>> {
-    let leave_out = leave_out.and_then(|path| path.canonicalize().ok());
-    let mut entries = Vec::new();
-    for item in std::fs::read_dir(folder)? {
-        let item = item?;
-        let name = item.file_name().to_string_lossy().into_owned();
-        let path = item.path();
-        if name.starts_with('.') || path.canonicalize().ok() == leave_out && leave_out.is_some() {
-            continue;
-        }
-        // Not followed: a symlink in a class folder is not a submission.
-        let kind = item.file_type()?;
-        let entry = if kind.is_dir() {
-            Entry::Folder {
-                student: name,
-                path,
-            }
-        } else if kind.is_file() && name.to_ascii_lowercase().ends_with(".zip") {
-            Entry::Zip {
-                student: name[..name.len() - 4].to_owned(),
-                path,
-            }
-        } else {
-            Entry::Other {
-                why: if kind.is_symlink() {
-                    "a symlink, not a folder or a .zip".into()
-                } else {
-                    "neither a folder nor a .zip".into()
-                },
-                student: name,
-            }
-        };
-        entries.push(entry);
-    }
-    entries.sort_by(|a, b| a.student().cmp(b.student()));
-    let ids: Vec<String> = entries.iter().map(|e| e.student().to_owned()).collect();
-    for (index, entry) in entries.iter_mut().enumerate() {
-        let twins = ids.iter().filter(|id| **id == ids[index]).count();
-        if twins > 1 {
-            *entry = Entry::Other {
-                student: ids[index].clone(),
-                why: format!(
-                    "{twins} entries are named {:?} (a folder and a .zip, or names that differ only in bytes that are not UTF-8): keep one",
-                    ids[index]
-                ),
-            };
-        }
-    }
-    Ok(entries)
-}
-
-/// The SHA-256 of a submission: of the zip's bytes, or of a folder's paths, file modes, file
-/// contents and symlink targets in a fixed order (`.git` left out, as the copy leaves it out).
+/// The SHA-256 of a submission: of the zip's bytes, of a folder's paths, file modes, file
+/// contents and symlink targets in a fixed order (`.git` left out, as the copy leaves it out),
+/// or of loose files' names and contents.
 /// It stops at the copy's caps: a submission that big is refused when it is graded anyway.
 pub fn fingerprint(entry: &Entry) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
-    match entry {
-        Entry::Zip { path, .. } => {
+    match &entry.what {
+        Material::Zip(path) => {
             let mut file = std::fs::File::open(path)?;
             std::io::copy(&mut file, &mut hasher)?;
         }
-        Entry::Folder { path, .. } => {
+        Material::Folder(path) => {
             let mut budget = CopyLimits::default();
             hash_folder(path, Path::new(""), &mut hasher, &mut budget)?;
         }
-        Entry::Other { .. } => {}
+        Material::Files(files) => {
+            let mut budget = CopyLimits::default();
+            let mut files: Vec<&LooseFile> = files.iter().collect();
+            files.sort_by(|a, b| a.name.cmp(&b.name));
+            for file in files {
+                hasher.update(file.name.as_bytes());
+                hasher.update([0]);
+                let take = std::fs::metadata(&file.path)?.len().min(budget.max_bytes);
+                budget.max_bytes -= take;
+                std::io::copy(
+                    &mut std::fs::File::open(&file.path)?.take(take),
+                    &mut hasher,
+                )?;
+            }
+        }
+        Material::Unusable(_) => {}
     }
     Ok(hasher
         .finalize()
@@ -159,28 +160,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn two_entries_with_one_id_are_both_skipped() {
-        let class = tempfile::tempdir().unwrap();
-        std::fs::create_dir(class.path().join("alice")).unwrap();
-        std::fs::write(class.path().join("alice.zip"), b"").unwrap();
-        std::fs::create_dir(class.path().join("bob")).unwrap();
-        let entries = entries(class.path(), None).unwrap();
-        let skipped: Vec<&str> = entries
-            .iter()
-            .filter(|entry| matches!(entry, Entry::Other { .. }))
-            .map(Entry::student)
-            .collect();
-        assert_eq!(skipped, ["alice", "alice"]);
-        assert_eq!(entries.len(), 3);
-    }
-
-    #[test]
     fn a_fingerprint_changes_with_any_file_and_only_then() {
         let folder = tempfile::tempdir().unwrap();
         std::fs::write(folder.path().join("server.py"), "a").unwrap();
-        let entry = Entry::Folder {
-            student: "s".into(),
-            path: folder.path().to_owned(),
+        let entry = Entry {
+            who: Student::known_as("s"),
+            what: Material::Folder(folder.path().to_owned()),
         };
         let first = fingerprint(&entry).unwrap();
         assert_eq!(fingerprint(&entry).unwrap(), first);

@@ -1,17 +1,19 @@
 //! `session-lab grade-class`: a whole class graded at once. Each entry of the class folder (a
-//! folder or a `.zip`) is one student, graded like `grade` grades one submission: its own
+//! folder, a `.zip`, or loose files, as the course platform laid them out: [`layout`]) is one
+//! student, graded like `grade` grades one submission: its own
 //! scratch copy, its own sandbox, and, when sandboxed, a loopback of its own, so no grading
 //! can reach another's server. Gradings run on worker threads, `jobs` at a time; a student
 //! whose saved report matches their submission and the grading's options is not graded
 //! again. The results folder gets per-student reports and the class outputs ([`outputs`]).
 
 pub mod entry;
+pub mod layout;
 pub mod outputs;
 
 use crate::checks::CheckReport;
 use crate::grade::{self, GradeOptions, Report};
 use crate::sandbox::network;
-use entry::Entry;
+use entry::{Entry, LooseFile, Material};
 use outputs::{Row, SavedReport};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -38,6 +40,8 @@ pub struct ClassOptions {
     /// Whether each worker gets a loopback of its own, so that no student's program can reach
     /// another's server (the process must be in a network namespace of its own already).
     pub isolate_workers: bool,
+    /// How the class folder is laid out; `None` tells it from its names.
+    pub layout: Option<layout::Layout>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,11 @@ pub enum ClassError {
     Submissions {
         path: PathBuf,
         source: std::io::Error,
+    },
+    #[error("cannot unpack the class's zip {}: {source}", .path.display())]
+    ClassZip {
+        path: PathBuf,
+        source: crate::submission::UnzipError,
     },
     #[error("cannot create the results folder {}: {source}", .path.display())]
     Out {
@@ -77,7 +86,16 @@ pub struct ClassSummary {
     pub interrupted: bool,
     /// The reports that could not be written, each saying whose and why.
     pub unwritten: Vec<String>,
+    /// How the class folder was laid out, and what in it was no submission.
+    pub layout: layout::Layout,
+    pub ignored: Vec<layout::Ignored>,
 }
+
+/// The most a class's own zip (Moodle's or Canvas's download) may unpack to.
+const CLASS_ZIP: crate::submission::CopyLimits = crate::submission::CopyLimits {
+    max_bytes: 16 << 30,
+    max_entries: 2_000_000,
+};
 
 /// Grades every entry of the class folder, calling `on_done` (on this thread) as each ends,
 /// then writes `grades.csv` and `index.html`. When `stop` becomes true, every running grading
@@ -93,12 +111,31 @@ pub fn grade_class(
             source,
         })?;
     }
-    let entries = entry::entries(&options.submissions, Some(&options.out)).map_err(|source| {
-        ClassError::Submissions {
-            path: options.submissions.clone(),
-            source,
-        }
-    })?;
+    // A platform's download as a zip is unpacked first, into a folder that lives as long as
+    // the grading.
+    let (class_folder, _unpacked) = if options.submissions.is_file() {
+        let folder =
+            crate::submission::RunDir::new().map_err(|source| ClassError::Submissions {
+                path: options.submissions.clone(),
+                source,
+            })?;
+        let root = crate::submission::unzip_within(&options.submissions, folder.path(), CLASS_ZIP)
+            .map_err(|source| ClassError::ClassZip {
+                path: options.submissions.clone(),
+                source,
+            })?;
+        (root, Some(folder))
+    } else {
+        (options.submissions.clone(), None)
+    };
+    let listing =
+        layout::list(&class_folder, options.layout, Some(&options.out)).map_err(|source| {
+            ClassError::Submissions {
+                path: options.submissions.clone(),
+                source,
+            }
+        })?;
+    let entries = listing.entries;
     let total = entries.len();
     let queue = Arc::new(Mutex::new(VecDeque::from(entries)));
     let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -146,6 +183,8 @@ pub fn grade_class(
         entries: total,
         interrupted,
         unwritten,
+        layout: listing.layout,
+        ignored: listing.ignored,
     })
 }
 
@@ -203,31 +242,72 @@ fn work(
     }
 }
 
-/// The grading of the submission at `path`, ready to run: the options within its folder, and
-/// for a zip the folder it was unpacked to (removed when dropped).
+/// The grading of `entry`, ready to run: the options within its folder, and the folders made
+/// for it (a zip unpacked, loose files gathered), removed when dropped. A folder that holds
+/// nothing but a zip (one uploaded to Moodle) is graded inside the zip.
 fn prepare(
     entry: &Entry,
-    path: &std::path::Path,
     grading: &GradeOptions,
     isolation: Option<&std::io::Error>,
-) -> Result<(GradeOptions, Option<crate::submission::RunDir>), String> {
+) -> Result<(GradeOptions, Vec<crate::submission::RunDir>), String> {
+    use crate::submission::{RunDir, lone_zip, unwrapped, unzip};
     if let Some(error) = isolation {
         return Err(format!(
             "cannot give this grading a network of its own: {error}; grade with --sandbox none to run without one"
         ));
     }
-    let (root, unpacked) = match entry {
-        Entry::Zip { .. } => {
-            // A run folder: one that a killed grader leaves is removed by the next.
-            let folder = crate::submission::RunDir::new()
-                .map_err(|error| format!("cannot make a folder to unpack into: {error}"))?;
-            let root =
-                crate::submission::unzip(path, folder.path()).map_err(|error| error.to_string())?;
-            (root, Some(folder))
-        }
-        _ => (path.to_owned(), None),
+    // Run folders: one that a killed grader leaves is removed by the next.
+    let mut made = Vec::new();
+    let mut folder = || {
+        let folder = RunDir::new()
+            .map_err(|error| format!("cannot make a folder for the submission: {error}"))?;
+        let path = folder.path().to_owned();
+        made.push(folder);
+        Ok::<_, String>(path)
     };
-    Ok((grading.within(&root)?, unpacked))
+    let mut root = match &entry.what {
+        Material::Folder(path) => path.clone(),
+        Material::Zip(path) => unzip(path, &folder()?).map_err(|error| error.to_string())?,
+        Material::Files(files) => gather(files, &folder()?)?,
+        Material::Unusable(why) => return Err(why.clone()),
+    };
+    if let Some(zip) = lone_zip(&unwrapped(&root)) {
+        root = unzip(&zip, &folder()?).map_err(|error| error.to_string())?;
+    }
+    Ok((grading.within(&root)?, made))
+}
+
+/// Copies loose `files` into `folder` under the names they were handed in with, within a
+/// submission's caps; returns the folder.
+fn gather(files: &[LooseFile], folder: &std::path::Path) -> Result<PathBuf, String> {
+    let limits = crate::submission::CopyLimits::default();
+    let mut bytes = 0;
+    for file in files {
+        let metadata = std::fs::symlink_metadata(&file.path)
+            .map_err(|error| format!("cannot read {}: {error}", file.path.display()))?;
+        bytes += metadata.len();
+        let name = std::path::Path::new(&file.name);
+        let plain = name.components().count() == 1
+            && matches!(
+                name.components().next(),
+                Some(std::path::Component::Normal(_))
+            );
+        if !metadata.is_file() || !plain {
+            return Err(format!(
+                "{} is not a plain file: only files can be gathered",
+                file.path.display()
+            ));
+        }
+        if bytes > limits.max_bytes {
+            return Err(format!(
+                "the files hold more than {} MiB: leave out what the server does not need to run",
+                limits.max_bytes >> 20
+            ));
+        }
+        std::fs::copy(&file.path, folder.join(name))
+            .map_err(|error| format!("cannot gather {}: {error}", file.name))?;
+    }
+    Ok(folder.to_owned())
 }
 
 /// Grades one entry and saves its reports; `None` when the run was stopped meanwhile (a
@@ -238,18 +318,16 @@ async fn grade_entry(
     stop: &AtomicBool,
     isolation: Option<&std::io::Error>,
 ) -> Option<Result<(Row, bool), outputs::WriteError>> {
-    let (student, path) = match entry {
-        Entry::Other { student, why } => {
-            return Some(Ok((
-                Row::Skipped {
-                    student: student.clone(),
-                    why: why.clone(),
-                },
-                false,
-            )));
-        }
-        Entry::Folder { student, path } | Entry::Zip { student, path } => (student, path),
-    };
+    if let Material::Unusable(why) = &entry.what {
+        return Some(Ok((
+            Row::Skipped {
+                student: entry.student().to_owned(),
+                why: why.clone(),
+            },
+            false,
+        )));
+    }
+    let student = entry.student();
     let grading = &options.grading;
     let graded_with = format!(
         "{}; at most {:?} a student",
@@ -264,15 +342,15 @@ async fn grade_entry(
         };
         if let Some(saved) = outputs::load(&options.out, student).filter(up_to_date) {
             if !options.force {
-                return Some(Ok((Row::Graded(saved), true)));
+                return Some(Ok((Row::Graded(Box::new(saved)), true)));
             }
         }
     }
     let begun = Instant::now();
     let prepared = fingerprint
         .as_ref()
-        .map_err(|error| format!("cannot read the submission {}: {error}", path.display()))
-        .and_then(|_| prepare(entry, path, grading, isolation));
+        .map_err(|error| format!("cannot read the submission of {student}: {error}"))
+        .and_then(|_| prepare(entry, grading, isolation));
     let report = match prepared {
         Err(error) => Report::grader_error(selection, error, begun.elapsed()),
         // The unpacked folder of a zip lives until the grading ends.
@@ -301,7 +379,13 @@ async fn grade_entry(
     }
     let fingerprint = fingerprint.unwrap_or_default();
     Some(
-        outputs::save_student(&options.out, student, &fingerprint, &graded_with, &report)
-            .map(|saved| (Row::Graded(saved), false)),
+        outputs::save_student(
+            &options.out,
+            &entry.who,
+            &fingerprint,
+            &graded_with,
+            &report,
+        )
+        .map(|saved| (Row::Graded(Box::new(saved)), false)),
     )
 }

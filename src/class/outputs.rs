@@ -7,6 +7,7 @@
 
 use crate::atomic_file;
 use crate::checks::Check;
+use crate::class::entry::Student;
 use crate::grade::{GRADER_ERROR_ID, Report, UNFINISHED_ID, report};
 use crate::html::escape;
 use serde::Deserialize;
@@ -17,6 +18,16 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Deserialize)]
 pub struct SavedReport {
     pub student: String,
+    /// Who the student is, where their platform says (`grade-class` adds it).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub late: bool,
+    /// The commit graded, for a repository.
+    #[serde(default)]
+    pub commit: Option<String>,
     pub submission_sha256: String,
     pub graded_with: String,
     pub score: usize,
@@ -123,7 +134,7 @@ impl SavedReport {
 /// One line of the class: a saved report, or an entry that is no submission.
 #[derive(Debug, Clone)]
 pub enum Row {
-    Graded(SavedReport),
+    Graded(Box<SavedReport>),
     Skipped { student: String, why: String },
 }
 
@@ -213,16 +224,29 @@ pub fn load(out: &Path, student: &str) -> Option<SavedReport> {
 /// Writes the student's JSON, text and HTML reports; returns the saved report.
 pub fn save_student(
     out: &Path,
-    student: &str,
+    who: &Student,
     fingerprint: &str,
     graded_with: &str,
     report: &Report,
 ) -> Result<SavedReport, WriteError> {
+    let student = who.id.as_str();
     let mut json: serde_json::Value =
         serde_json::from_str(&report::render(report, report::ReportFormat::Json))
             .expect("the JSON report parses");
     if let Some(object) = json.as_object_mut() {
         object.insert("student".into(), student.into());
+        for (key, value) in [
+            ("name", &who.name),
+            ("email", &who.email),
+            ("commit", &who.commit),
+        ] {
+            if let Some(value) = value {
+                object.insert(key.into(), value.as_str().into());
+            }
+        }
+        if who.late {
+            object.insert("late".into(), true.into());
+        }
         object.insert("submission_sha256".into(), fingerprint.into());
         object.insert("graded_with".into(), graded_with.into());
     }
@@ -247,12 +271,21 @@ fn page_path(out: &Path, student: &str) -> PathBuf {
 
 /// `grades.csv`: a row per entry, sorted by student id: student, score, max_score, status,
 /// then `1`, `0` or empty (skipped) per check, then the server's and the client's command (with
-/// where each came from), last so that the columns before keep their places.
+/// where each came from), who the student is where their platform says (name, email, late,
+/// commit), and why an entry was not graded: last, so that the columns before keep their places.
 pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), WriteError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["student", "score", "max_score", "status"];
     header.extend(checks.iter().map(|check| check.id));
-    header.extend(["server_command", "client_command"]);
+    header.extend([
+        "server_command",
+        "client_command",
+        "name",
+        "email",
+        "late",
+        "commit",
+        "not_graded_because",
+    ]);
     writer.write_record(&header).expect("writing to memory");
     for row in rows {
         let mut record = vec![spreadsheet_safe(row.student())];
@@ -272,11 +305,19 @@ pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), Writ
                 }
                 record.push(spreadsheet_safe(&command_line(&report.commands.server)));
                 record.push(spreadsheet_safe(&command_line(&report.commands.client)));
+                let text =
+                    |cell: &Option<String>| spreadsheet_safe(cell.as_deref().unwrap_or_default());
+                record.push(text(&report.name));
+                record.push(text(&report.email));
+                record.push(if report.late { "late" } else { "" }.into());
+                record.push(text(&report.commit));
+                record.push(String::new());
             }
-            Row::Skipped { .. } => {
+            Row::Skipped { why, .. } => {
                 record.extend([String::new(), String::new(), row.standing().as_str().into()]);
                 record.extend(checks.iter().map(|_| String::new()));
-                record.extend([String::new(), String::new()]);
+                record.extend([(); 6].map(|()| String::new()));
+                record.push(spreadsheet_safe(why));
             }
         }
         writer.write_record(&record).expect("writing to memory");
@@ -324,7 +365,7 @@ pub fn write_index(
     let graded: Vec<&SavedReport> = rows
         .iter()
         .filter_map(|row| match row {
-            Row::Graded(report) => Some(report),
+            Row::Graded(report) => Some(report.as_ref()),
             Row::Skipped { .. } => None,
         })
         .collect();
@@ -377,12 +418,19 @@ pub fn write_index(
             Row::Graded(report) => {
                 let _ = write!(
                     html,
-                    "<tr data-student=\"{student}\" data-score=\"{}\"><td><a href=\"{}\">{student}</a></td><td>{}/{}</td><td>{}</td>",
+                    "<tr data-student=\"{student}\" data-score=\"{}\"><td><a href=\"{}\">{student}</a>{}</td><td>{}/{}</td><td>{}{}</td>",
                     report.score,
                     escape(&href(row.student())),
+                    report
+                        .name
+                        .as_deref()
+                        .filter(|name| *name != row.student())
+                        .map(|name| format!(" ({})", escape(name)))
+                        .unwrap_or_default(),
                     report.score,
                     report.max_score,
-                    row.standing().as_str()
+                    row.standing().as_str(),
+                    if report.late { ", late" } else { "" }
                 );
                 let _ = write!(
                     html,
@@ -413,7 +461,7 @@ pub fn write_index(
             Row::Skipped { why, .. } => {
                 let _ = write!(
                     html,
-                    "<tr data-student=\"{student}\" data-score=\"-1\"><td>{student}</td><td></td><td title=\"{}\">skipped</td><td></td>",
+                    "<tr data-student=\"{student}\" data-score=\"-1\"><td>{student}</td><td></td><td>skipped</td><td>{}</td>",
                     escape(why)
                 );
             }

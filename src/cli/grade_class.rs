@@ -3,6 +3,7 @@
 
 use super::class_progress::Progress;
 use super::grading::GradingArgs;
+use session_lab::class::layout::Layout;
 use session_lab::sandbox::network;
 use session_lab::submission::remove_stale_run_folders;
 use std::path::PathBuf;
@@ -17,13 +18,17 @@ Each submission starts as its Procfile says, else as the command given, else as 
 (--command-from). Each folder or .zip in SUBMISSIONS is one student, named by it; --dir and --client-dir are \
 taken inside each submission. RESULTS gets STUDENT.json, STUDENT.txt, pages/STUDENT.html, \
 grades.csv and index.html. A student whose report is up to date is not graded again. Exit \
-status: 0 every submission has a report (whatever its score), 2 the grader could not run, \
-130 interrupted."
+status: 0 every entry has a report (whatever its score), 2 the grader could not run, 3 an \
+entry could not be graded (each is named), 130 interrupted."
 )]
 pub struct GradeClassArgs {
-    /// The class folder: one folder or .zip per student.
+    /// The class: a folder (or a platform's .zip of one) of one folder or .zip per student, or
+    /// as Moodle, Canvas, Gradescope or GitHub Classroom lay out their downloads.
     #[arg(value_name = "SUBMISSIONS")]
     submissions: PathBuf,
+    /// How the class is laid out [default: told from its names].
+    #[arg(long, value_enum, value_name = "LAYOUT")]
+    layout: Option<Layout>,
     /// Where the reports and the class overview go.
     #[arg(long, value_name = "RESULTS")]
     out: PathBuf,
@@ -42,6 +47,9 @@ pub struct GradeClassArgs {
 /// Measured with benches/class.py (README, "Speed"): 200 students on 2 cores took 65.8 s with
 /// 8 jobs, 37.9 s with 16, 37.1 s with 24 and 39.5 s with 32.
 const JOBS_PER_CORE: usize = 12;
+
+/// Exit status of a class grading in which an entry could not be graded (each is named).
+const EXIT_ENTRY_NOT_GRADED: u8 = 3;
 
 /// Exit status of a class grading that Ctrl-C ended (128 + SIGINT, as a shell reports it).
 const EXIT_INTERRUPTED: u8 = 130;
@@ -85,6 +93,7 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         grading: args.grading.options(selection, &sandbox),
         timeout,
         isolate_workers,
+        layout: args.layout,
     };
     let stop = Arc::new(AtomicBool::new(false));
     std::thread::spawn({
@@ -112,7 +121,29 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
             .filter(|row| row.standing() == standing)
             .count()
     };
-    use session_lab::class::outputs::Standing;
+    use session_lab::class::outputs::{Row, Standing};
+    eprintln!("note: the class is laid out as {}", summary.layout.name());
+    for ignored in &summary.ignored {
+        eprintln!(
+            "note: left out {}: {}",
+            session_lab::text::one_line(&ignored.name),
+            ignored.what
+        );
+    }
+    let skipped: Vec<(&str, &str)> = summary
+        .rows
+        .iter()
+        .filter_map(|row| match row {
+            Row::Skipped { student, why } => Some((student.as_str(), why.as_str())),
+            Row::Graded(_) => None,
+        })
+        .collect();
+    for (student, why) in &skipped {
+        eprintln!(
+            "warning: {} was not graded: {why}",
+            session_lab::text::one_line(student)
+        );
+    }
     println!(
         "{} of {} entries done: {passing} passing every check, {} graded, {} did not start, {} timed out, {} skipped. Reports in {} (grades.csv, index.html).",
         summary.rows.len(),
@@ -135,9 +166,11 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(if summary.unwritten.is_empty() {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !summary.unwritten.is_empty() {
         ExitCode::from(super::EXIT_CANNOT_START)
+    } else if !skipped.is_empty() {
+        ExitCode::from(EXIT_ENTRY_NOT_GRADED)
+    } else {
+        ExitCode::SUCCESS
     })
 }

@@ -15,5 +15,5 @@ mod wrapper;
 
 pub use copy::{CopyError, CopyLimits, copy_submission};
 pub use run_dir::{RunDir, remove_stale_run_folders};
-pub use unzip::{UnzipError, unzip};
-pub use wrapper::unwrapped;
+pub use unzip::{UnzipError, unzip, unzip_within};
+pub use wrapper::{lone_zip, unwrapped};

@@ -121,14 +121,52 @@ pub enum NoStart {
     Procfile(#[from] ProcfileError),
     #[error("found {}: add a Procfile saying which one starts (`web: COMMAND`, with $PORT for the port)", names(.0))]
     Ambiguous(Vec<&'static str>),
-    #[error("found nothing that shows how the server starts (the grader looks for {}): add a Procfile with `web: COMMAND` (with $PORT for the port)", names(&RULES.iter().map(|rule| rule.file).collect::<Vec<_>>()))]
-    NothingFound,
+    #[error("found nothing that shows how the server starts: the submission holds {}, and the grader looks for {}; add a Procfile with `web: COMMAND` (with $PORT for the port)", shown_names(.held), names(&RULES.iter().map(|rule| rule.file).collect::<Vec<_>>()))]
+    NothingFound {
+        /// What the submission's folder holds (the first few names), to show it.
+        held: Vec<String>,
+    },
     #[error(
         "no command starts the server: add a Procfile with `web: COMMAND` (with $PORT for the port)"
     )]
     NoServerCommand,
     #[error("no command starts the cookie client: add `client: COMMAND $URL` to the Procfile")]
     NoClientCommand,
+}
+
+/// How many names of a folder a message shows.
+const SHOWN: usize = 8;
+
+/// What a folder holds, as a message says it: `nothing`, or its first names and how many more.
+fn shown_names(names: &[String]) -> String {
+    if names.is_empty() {
+        return "nothing".into();
+    }
+    let shown: Vec<&str> = names.iter().take(SHOWN).map(String::as_str).collect();
+    let more = names.len().saturating_sub(SHOWN);
+    let mut text = crate::text::one_line(&shown.join(", ")).into_owned();
+    if more > 0 {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
+}
+
+/// The names at the root of `folder`, sorted (hidden ones aside), folders marked with a `/`.
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let folder = entry.file_type().is_ok_and(|kind| kind.is_dir());
+                    (!name.starts_with('.')).then(|| if folder { format!("{name}/") } else { name })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -182,7 +220,9 @@ pub fn server(folder: &Path, command: &[String], sources: &StartSources) -> Resu
         Detection::Ambiguous(rules) => Err(NoStart::Ambiguous(
             rules.iter().map(|rule| rule.file).collect(),
         )),
-        Detection::Nothing => Err(NoStart::NothingFound),
+        Detection::Nothing => Err(NoStart::NothingFound {
+            held: names_in(folder),
+        }),
     }
 }
 
@@ -289,9 +329,13 @@ mod tests {
             error.to_string(),
             "found server.py and server.js: add a Procfile saying which one starts (`web: COMMAND`, with $PORT for the port)"
         );
-        let none = folder(&[("notes.txt", "")]);
+        let none = folder(&[("notes.txt", ""), ("report.pdf", "")]);
         let error = server(none.path(), &[], &all).unwrap_err();
         assert!(error.to_string().contains("server.py, app.py"), "{error}");
+        assert!(
+            error.to_string().contains("holds notes.txt, report.pdf,"),
+            "{error}"
+        );
         let broken = folder(&[("Procfile", "web python3 server.py\n"), ("server.py", "")]);
         assert_eq!(
             server(broken.path(), &[], &all),

@@ -36,7 +36,11 @@ pub enum UnzipError {
 /// refuses the whole zip. Returns the folder to grade: `into`, or the one folder the zip holds
 /// when it holds nothing else (a zip of the submission's folder).
 pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
-    let limits = CopyLimits::default();
+    unzip_within(path, into, CopyLimits::default())
+}
+
+/// [`unzip`] within `limits` rather than a submission's (a whole class's zip holds more).
+pub fn unzip_within(path: &Path, into: &Path, limits: CopyLimits) -> Result<PathBuf, UnzipError> {
     let read_error = |source| UnzipError::Read {
         path: path.to_owned(),
         source,

@@ -1,23 +1,43 @@
 //! A submission wrapped in one folder, as people zip or upload a project (`solution/…`, and
 //! Gradescope's `/autograder/submission/NAME/…`): the folder that holds nothing but one folder
 //! (hidden names and macOS's `__MACOSX` aside) is a wrapper, and the submission is inside it.
+//! Likewise a folder that holds nothing but one `.zip` (a zip uploaded to Moodle) holds the
+//! submission in that zip.
 
 use std::path::{Path, PathBuf};
 
 /// The folder the submission in `folder` is: `folder`, or the one folder it wraps.
 pub fn unwrapped(folder: &Path) -> PathBuf {
-    let Ok(entries) = std::fs::read_dir(folder) else {
-        return folder.to_owned();
-    };
+    match alone(folder) {
+        // A real folder, not a link: what it leads to is no part of the submission.
+        Some(only) if only.file_type().is_ok_and(|kind| kind.is_dir()) => only.path(),
+        _ => folder.to_owned(),
+    }
+}
+
+/// The one `.zip` `folder` holds, when it holds nothing else.
+pub fn lone_zip(folder: &Path) -> Option<PathBuf> {
+    let only = alone(folder)?;
+    let is_zip = only.file_type().is_ok_and(|kind| kind.is_file())
+        && only
+            .file_name()
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".zip");
+    is_zip.then(|| only.path())
+}
+
+/// The one entry of `folder` that shows (hidden names and `__MACOSX` aside), if it has one.
+fn alone(folder: &Path) -> Option<std::fs::DirEntry> {
+    let entries = std::fs::read_dir(folder).ok()?;
     let mut shown = entries.flatten().filter(|entry| {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         !name.starts_with('.') && name != "__MACOSX"
     });
     match (shown.next(), shown.next()) {
-        // A real folder, not a link: what it leads to is no part of the submission.
-        (Some(only), None) if only.file_type().is_ok_and(|kind| kind.is_dir()) => only.path(),
-        _ => folder.to_owned(),
+        (Some(only), None) => Some(only),
+        _ => None,
     }
 }
 

@@ -21,6 +21,7 @@ mod grade_client;
 mod grader;
 mod http_state;
 mod languages;
+mod platforms;
 #[cfg(feature = "redis")]
 mod redis;
 mod sandbox;
