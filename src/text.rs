@@ -29,6 +29,27 @@ pub fn acts(c: char) -> bool {
         )
 }
 
+/// Words as one line a shell would split back into them (`{port}` left as it is written).
+pub fn shell_line(words: &[String]) -> String {
+    let plain = |word: &String| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./{}-".contains(c))
+    };
+    words
+        .iter()
+        .map(|word| {
+            if plain(word) {
+                word.clone()
+            } else {
+                shlex::try_quote(word).map_or_else(|_| word.clone(), |quoted| quoted.into_owned())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// How much of a text to keep: bytes bound what a report stores, characters what a person reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {

@@ -119,6 +119,18 @@ impl Ctx {
         }
     }
 
+    /// Runs the builds the programs' starts ask for, before any check: a build has a time limit
+    /// of its own, and its time is no check's. A build that fails says so at the start of the
+    /// program, as that check's failure.
+    pub async fn build(&mut self) {
+        if let Some(server) = self.server.as_mut() {
+            let _ = server.build().await;
+        }
+        if let Some(client) = self.cookie_client.as_mut() {
+            client.build().await;
+        }
+    }
+
     /// Whether there is a server under test.
     pub(super) fn has_server(&self) -> bool {
         self.server.is_some()

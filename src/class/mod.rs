@@ -124,7 +124,8 @@ pub fn grade_class(
                 path: options.submissions.clone(),
                 source,
             })?;
-        (root, Some(folder))
+        // A class zipped as its folder is that folder.
+        (crate::submission::unwrapped(&root), Some(folder))
     } else {
         (options.submissions.clone(), None)
     };

@@ -109,7 +109,7 @@ impl GradeOptions {
 /// command is allowed, else the sources in their order (`command from procfile, instructor
 /// (`…`), detect`).
 fn command_sources(command: &[String], sources: &StartSources) -> String {
-    let given = report::shown(command);
+    let given = crate::text::shell_line(command);
     if *sources == StartSources::new(&[StartSource::Instructor]) {
         return format!("`{given}`");
     }
@@ -260,6 +260,7 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
         }
     };
     let mut ctx = Ctx::new(server, client, options.credentials);
+    ctx.build().await;
     let checks = crate::checks::run(&mut ctx, &selection.checks(), on_check).await;
     // Leave nothing running. No graceful stop: what the program would save goes to a scratch
     // copy that is deleted next, and waiting for its exit would only lengthen every grading.

@@ -210,38 +210,28 @@ struct JsonCommand {
 impl JsonCommand {
     fn of(start: &Start) -> Self {
         Self {
-            command: shown(&start.command),
+            command: crate::text::cut(crate::text::shell_line(&start.command), MAX_COMMAND),
             source: start.origin.source().name(),
             from: start.origin.to_string(),
-            build: start.build.as_deref().map(shown),
+            build: start
+                .build
+                .as_ref()
+                .map(|build| crate::text::shell_line(&build.command)),
         }
     }
 }
 
-/// Words as one line a shell would split back into them (`{port}` left as it is written).
-pub fn shown(words: &[String]) -> String {
-    let plain = |word: &String| {
-        !word.is_empty()
-            && word
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./{}-".contains(c))
-    };
-    words
-        .iter()
-        .map(|word| {
-            if plain(word) {
-                word.clone()
-            } else {
-                shlex::try_quote(word).map_or_else(|_| word.clone(), |quoted| quoted.into_owned())
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+/// The most of a command a report shows: a Procfile's line may be of any length.
+const MAX_COMMAND: usize = 1024;
 
 /// `python3 server.py {port} (found server.py)`: a command and where it came from, on one line.
 pub fn command_line(start: &Start) -> String {
-    crate::text::one_line(&format!("{} ({})", shown(&start.command), start.origin)).into_owned()
+    crate::text::one_line(&format!(
+        "{} ({})",
+        crate::text::shell_line(&start.command),
+        start.origin
+    ))
+    .into_owned()
 }
 
 #[derive(Serialize)]

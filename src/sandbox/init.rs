@@ -16,6 +16,10 @@ use std::os::unix::process::CommandExt;
 /// The init's file name, beside the `session-lab` binary.
 pub const INIT_BINARY: &str = "session-lab-init";
 
+/// The init's first argument, before the command, when the sandbox ends with the command: a
+/// build is over when its command exits, whatever it left running (a compiler's daemon).
+pub const END_WITH_COMMAND: &str = "--end-with-command";
+
 /// Where the init is mounted inside every sandbox.
 pub const INIT_IN_SANDBOX: &str = "/run/session-lab/init";
 
@@ -41,14 +45,19 @@ pub fn reset_signal_dispositions() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Runs `command` and waits for every process of the sandbox; returns the exit code the
-/// command had (128 + N for a death by signal N, as a shell reports it).
+/// Runs `command` and waits for every process of the sandbox (or, after [`END_WITH_COMMAND`],
+/// kills them all when the command exits); returns the exit code the command had (128 + N
+/// for a death by signal N, as a shell reports it).
 pub fn run(command: &[OsString]) -> Result<u8, String> {
     if std::process::id() != 1 {
         return Err(format!(
             "{INIT_BINARY} is the first process of a grader's sandbox and runs only there"
         ));
     }
+    let (ends_with_command, command) = match command.split_first() {
+        Some((first, rest)) if first == END_WITH_COMMAND => (true, rest),
+        _ => (false, command),
+    };
     let Some((program, args)) = command.split_first() else {
         return Err(format!("usage: {INIT_BINARY} COMMAND [ARG…]"));
     };
@@ -73,6 +82,13 @@ pub fn run(command: &[OsString]) -> Result<u8, String> {
             } else {
                 libc::WEXITSTATUS(status)
             };
+            if ends_with_command {
+                // PID 1 of its own namespace: -1 is every other process of the sandbox.
+                // SAFETY: kill only sends a signal.
+                unsafe {
+                    libc::kill(-1, libc::SIGKILL);
+                }
+            }
         } else if pid == -1 {
             match std::io::Error::last_os_error().raw_os_error() {
                 Some(libc::EINTR) => continue,

@@ -4,7 +4,8 @@
 //! and the prefix each lives in when that is not under `/usr` (pyenv's Pythons live under
 //! `/root/.pyenv`), and the configuration in `/etc` that the runtime reads (Debian's OpenJDK
 //! reaches `/etc/java-17-openjdk` through symlinks in its `conf/`; PHP reads `/etc/php`).
-//! Nothing the submission wrote decides what is mounted.
+//! Nothing the submission wrote decides what is mounted: a command of its own (a Procfile's)
+//! gets the runtimes of [`RUNTIME_PROGRAMS`], never what it names.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,12 @@ pub fn configuration(command: &[String], scratch: &Path) -> Vec<PathBuf> {
     }
     found
 }
+
+/// The programs of the grader's table of runtimes (`submission/detect.rs`), and PHP's: what a
+/// command the submission wrote itself may use, mounted as the grader finds them on its PATH.
+pub const RUNTIME_PROGRAMS: [&str; 9] = [
+    "python3", "node", "npm", "go", "java", "ruby", "php", "cargo", "sh",
+];
 
 /// The runtimes whose `/etc` configuration every sandbox has (Debian's OpenJDK keeps its
 /// `java.security` in `/etc/java-17-openjdk`, PHP its `php.ini` and modules in `/etc/php`).

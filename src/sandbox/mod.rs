@@ -171,6 +171,19 @@ pub struct Launch {
     pub leader: Leader,
 }
 
+/// What a sandbox runs: the command, and what the grader makes of it.
+#[derive(Debug, Clone, Copy)]
+pub struct Program<'a> {
+    pub argv: &'a [String],
+    /// Whether the grader wrote the command (after `--`, or its table of runtimes): then the
+    /// installations of the programs it names are mounted. A command the submission wrote
+    /// gets only the runtimes of the grader's table.
+    pub trusted: bool,
+    /// Whether the sandbox ends when the command exits, killing what it left running (a
+    /// build); otherwise it lives until its last process is gone (a server a launcher started).
+    pub ends_with_command: bool,
+}
+
 /// Where bwrap reports the sandbox's init (nothing without a sandbox). Keep it while the
 /// sandbox runs: bwrap writes its exit status there at the end, and dies of SIGPIPE, its
 /// command's status lost, if nobody holds the pipe open.
@@ -350,7 +363,11 @@ impl Sandbox {
             .tempdir()?;
         let prepared = self.prepare(work.path())?;
         let mut launch = self.launch(
-            &["true".to_owned()],
+            &Program {
+                argv: &["true".to_owned()],
+                trusted: true,
+                ends_with_command: false,
+            },
             &prepared.scratch,
             &prepared.root,
             &[],
@@ -419,16 +436,17 @@ impl Sandbox {
         Ok(())
     }
 
-    /// The command that runs `argv` in `scratch` (prepared in `work`) with the run's own
+    /// The command that runs `program` in `scratch` (prepared in `work`) with the run's own
     /// environment variables `vars` (`PORT` for a server, `URL` and `TZ` for a client).
     pub fn launch(
         &self,
-        argv: &[String],
+        program: &Program<'_>,
         scratch: &Path,
         work: &Path,
         vars: &[(&str, String)],
         memory: Option<&cgroup::Cgroup>,
     ) -> Result<Launch, SandboxError> {
+        let argv = program.argv;
         if !self.bwrap {
             let mut command = std::process::Command::new(&argv[0]);
             command
@@ -451,7 +469,30 @@ impl Sandbox {
         ];
         environment.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         environment.extend(self.env.iter().cloned());
-        let prefixes = interpreter::prefixes(argv, scratch);
+        // What is mounted follows the grader's words only: a command the submission wrote (its
+        // Procfile) gets the runtimes of the grader's table, whatever programs it names.
+        let mounted_for: Vec<Vec<String>> = if program.trusted {
+            vec![argv.to_vec()]
+        } else {
+            interpreter::RUNTIME_PROGRAMS
+                .iter()
+                .map(|runtime| vec![(*runtime).to_owned()])
+                .collect()
+        };
+        let mut prefixes: Vec<PathBuf> = Vec::new();
+        let mut configurations: Vec<PathBuf> = Vec::new();
+        for command in &mounted_for {
+            for prefix in interpreter::prefixes(command, scratch) {
+                if !prefixes.contains(&prefix) {
+                    prefixes.push(prefix);
+                }
+            }
+            for configuration in interpreter::configuration(command, scratch) {
+                if !configurations.contains(&configuration) {
+                    configurations.push(configuration);
+                }
+            }
+        }
         let mut path: Vec<String> = prefixes
             .iter()
             .map(|prefix| prefix.join("bin").to_string_lossy().into_owned())
@@ -546,8 +587,8 @@ impl Sandbox {
         ] {
             args.extend(bind("--ro-bind-try", &Path::new("/etc").join(file)));
         }
-        for configuration in interpreter::configuration(argv, scratch) {
-            args.extend(bind("--ro-bind", &configuration));
+        for configuration in &configurations {
+            args.extend(bind("--ro-bind", configuration));
         }
         for file in ["passwd", "group"] {
             args.extend([
@@ -601,6 +642,9 @@ impl Sandbox {
         args.extend(["--chdir".to_owned(), scratch.to_string_lossy().into_owned()]);
         args.extend(["--json-status-fd".to_owned(), STATUS_FD.to_string()]);
         args.extend(["--".to_owned(), init::INIT_IN_SANDBOX.to_owned()]);
+        if program.ends_with_command {
+            args.push(init::END_WITH_COMMAND.to_owned());
+        }
         args.extend(argv.iter().cloned());
 
         let (status_read, status_write) =

@@ -126,7 +126,7 @@ pub enum Detection {
 }
 
 /// The most of a file read to see whether it is what its rule requires.
-const MAX_READ: u64 = 256 * 1024;
+const MAX_READ: u64 = 4 << 20;
 
 /// What the files at the root of `folder` show.
 pub fn detect(folder: &Path) -> Detection {
@@ -177,8 +177,10 @@ fn uses_flask(source: &str) -> bool {
     })
 }
 
-/// Whether a `package.json` has a `start` script for `npm start` to run.
+/// Whether a `package.json` has a `start` script for `npm start` to run (npm reads one that
+/// begins with a byte-order mark too).
 fn has_start_script(manifest: &str) -> bool {
+    let manifest = manifest.strip_prefix('\u{feff}').unwrap_or(manifest);
     serde_json::from_str::<serde_json::Value>(manifest)
         .ok()
         .and_then(|manifest| {

@@ -26,6 +26,8 @@ pub enum ProcfileError {
     Unreadable(String),
     #[error("the Procfile is larger than {} KiB: it holds a few `name: command` lines", MAX_BYTES >> 10)]
     TooLarge,
+    #[error("the Procfile is not a file (a link or a folder): make it a plain file")]
+    NotAFile,
     #[error(
         "line {line} of the Procfile is not `name: command` (as `web: python3 server.py $PORT`)"
     )]
@@ -39,12 +41,13 @@ pub enum ProcfileError {
 }
 
 impl Procfile {
-    /// The Procfile at the root of `folder`, if there is one (a regular file: a link or a
-    /// folder of that name is no Procfile).
+    /// The Procfile at the root of `folder`, if there is one (a link or a folder of that name
+    /// is refused, never followed).
     pub fn read(folder: &Path) -> Result<Option<Self>, ProcfileError> {
         let path = folder.join(NAME);
         match std::fs::symlink_metadata(&path) {
-            Ok(metadata) if metadata.is_file() => {
+            Ok(metadata) if !metadata.is_file() => Err(ProcfileError::NotAFile),
+            Ok(metadata) => {
                 if metadata.len() > MAX_BYTES {
                     return Err(ProcfileError::TooLarge);
                 }
@@ -60,6 +63,8 @@ impl Procfile {
 
     /// Reads `text`: blank lines and `#` comments are skipped, a line is `name: command`.
     pub fn parse(text: &str) -> Result<Self, ProcfileError> {
+        // An editor's byte-order mark is no part of the first name.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut procfile = Self::default();
         let mut seen: Vec<(String, usize)> = Vec::new();
         for (index, line) in text.lines().enumerate() {

@@ -72,7 +72,14 @@ pub struct Start {
     /// The words to run; `{port}` (server) or `{url}` (client) in them is filled in.
     pub command: Vec<String>,
     /// What runs once before the first start, in the same folder.
-    pub build: Option<Vec<String>>,
+    pub build: Option<BuildCommand>,
+    pub origin: Origin,
+}
+
+/// A build's command, and where it came from (a Procfile's `build:`, or the table's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildCommand {
+    pub command: Vec<String>,
     pub origin: Origin,
 }
 
@@ -94,6 +101,12 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// Whether the grader wrote the command (after `--`, or in its table), rather than the
+    /// submission: only then does the sandbox mount what it names.
+    pub fn is_the_graders(self) -> bool {
+        self != Self::Procfile
+    }
+
     /// The kind of source it is.
     pub fn source(self) -> StartSource {
         match self {
@@ -132,6 +145,9 @@ pub enum NoStart {
     NoServerCommand,
     #[error("no command starts the cookie client: add `client: COMMAND $URL` to the Procfile")]
     NoClientCommand,
+    /// A program the Procfile names is not there.
+    #[error("the Procfile's command cannot run: {0}")]
+    ProgramNotFound(String),
 }
 
 /// How many names of a folder a message shows.
@@ -186,11 +202,19 @@ fn procfile(folder: &Path, sources: &StartSources) -> Result<Option<Procfile>, N
     Ok(Procfile::read(folder)?)
 }
 
+/// The Procfile's `build:`, as a command.
+fn procfile_build(procfile: &Procfile) -> Option<BuildCommand> {
+    procfile.build.as_deref().map(|build| BuildCommand {
+        command: procfile::words(build),
+        origin: Origin::Procfile,
+    })
+}
+
 /// The command that starts the server of the submission in `folder`: its Procfile's `web:`,
 /// else the instructor's `command` (when given), else what its files show.
 pub fn server(folder: &Path, command: &[String], sources: &StartSources) -> Result<Start, NoStart> {
     let procfile = procfile(folder, sources)?.unwrap_or_default();
-    let build = procfile.build.as_deref().map(procfile::words);
+    let build = procfile_build(&procfile);
     if let Some(web) = &procfile.web {
         return Ok(Start {
             command: procfile::words(web),
@@ -212,8 +236,10 @@ pub fn server(folder: &Path, command: &[String], sources: &StartSources) -> Resu
         Detection::Found(rule) => Ok(Start {
             command: rule.run.iter().map(|word| (*word).to_owned()).collect(),
             build: build.or_else(|| {
-                rule.build
-                    .map(|build| build.iter().map(|word| (*word).to_owned()).collect())
+                rule.build.map(|build| BuildCommand {
+                    command: build.iter().map(|word| (*word).to_owned()).collect(),
+                    origin: Origin::Detected(rule.file),
+                })
             }),
             origin: Origin::Detected(rule.file),
         }),
@@ -230,7 +256,7 @@ pub fn server(folder: &Path, command: &[String], sources: &StartSources) -> Resu
 /// `client:`, else the instructor's `command` (when given). Files show no client.
 pub fn client(folder: &Path, command: &[String], sources: &StartSources) -> Result<Start, NoStart> {
     let procfile = procfile(folder, sources)?.unwrap_or_default();
-    let build = procfile.build.as_deref().map(procfile::words);
+    let build = procfile_build(&procfile);
     if let Some(client) = &procfile.client {
         return Ok(Start {
             command: procfile::words(client),
@@ -308,12 +334,15 @@ mod tests {
         let go = folder(&[("go.mod", "module x\n")]);
         let start = server(go.path(), &[], &all).unwrap();
         assert_eq!(
-            start.build,
+            start.build.map(|build| build.command),
             Some(words("go build -o ./.session-lab-server ."))
         );
         let made = folder(&[("go.mod", ""), ("Procfile", "build: make\n")]);
         assert_eq!(
-            server(made.path(), &[], &all).unwrap().build,
+            server(made.path(), &[], &all)
+                .unwrap()
+                .build
+                .map(|build| build.command),
             Some(words("make"))
         );
         let python = folder(&[("server.py", "")]);

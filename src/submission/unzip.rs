@@ -33,8 +33,7 @@ pub enum UnzipError {
 /// Unpacks the zip at `path` into the empty folder `into`, within the copy's caps (counted on
 /// the bytes actually unpacked, not on what the zip claims). Only files and folders are made;
 /// symlinks and other special entries are left out, and a path that would lead outside
-/// refuses the whole zip. Returns the folder to grade: `into`, or the one folder the zip holds
-/// when it holds nothing else (a zip of the submission's folder).
+/// refuses the whole zip. Returns the folder it unpacked to, `into`.
 pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
     unzip_within(path, into, CopyLimits::default())
 }
@@ -118,8 +117,9 @@ pub fn unzip_within(path: &Path, into: &Path, limits: CopyLimits) -> Result<Path
                 std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o755));
         }
     }
-    // A zip of the submission's folder is graded inside it.
-    Ok(super::unwrapped(into))
+    // A zip of the submission's folder is graded inside it, as a folder of one folder is:
+    // where the grading takes it (grade::prepare), once.
+    Ok(into.to_owned())
 }
 
 /// How many central-directory headers (`PK\x01\x02`) the file holds: no zip reader can list

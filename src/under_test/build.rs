@@ -6,35 +6,46 @@
 
 use super::BuildFailure;
 use super::process::{DEFAULT_OUTPUT_CAP, Process, RunFolder};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Program, Sandbox};
+use crate::submission::start::BuildCommand;
 use std::time::Duration;
 
 /// Whether the build still has to run, ran, or failed (and why, said again at every start).
 #[derive(Debug, Clone)]
 pub enum Build {
-    Pending(Vec<String>),
+    Pending(BuildCommand),
     Done,
     Failed(BuildFailure),
 }
 
 impl Build {
     /// The state of a start that asks for `command`, or for nothing.
-    pub fn new(command: Option<Vec<String>>) -> Self {
+    pub fn new(command: Option<BuildCommand>) -> Self {
         command.map_or(Self::Done, Self::Pending)
     }
 
-    /// Runs the build if it has not run yet; an error if it failed, now or before.
+    /// Runs the build if it has not run yet, with `fill` making its words (`{port}` filled
+    /// in); an error if it failed, now or before.
     pub async fn ensure(
         &mut self,
         sandbox: &Sandbox,
         folder: &RunFolder,
         vars: &[(&str, String)],
         timeout: Duration,
+        fill: impl Fn(&str) -> String,
     ) -> Result<(), BuildFailure> {
         let outcome = match self {
             Self::Done => return Ok(()),
             Self::Failed(error) => return Err(error.clone()),
-            Self::Pending(command) => run(command, sandbox, folder, vars, timeout).await,
+            Self::Pending(build) => {
+                let command: Vec<String> = build.command.iter().map(|word| fill(word)).collect();
+                let program = Program {
+                    argv: &command,
+                    trusted: build.origin.is_the_graders(),
+                    ends_with_command: true,
+                };
+                run(&program, sandbox, folder, vars, timeout).await
+            }
         };
         *self = match &outcome {
             Ok(()) => Self::Done,
@@ -45,20 +56,20 @@ impl Build {
 }
 
 async fn run(
-    command: &[String],
+    program: &Program<'_>,
     sandbox: &Sandbox,
     folder: &RunFolder,
     vars: &[(&str, String)],
     timeout: Duration,
 ) -> Result<(), BuildFailure> {
-    let shown = command.join(" ");
+    let shown = crate::text::shell_line(program.argv);
     let output = folder
         .output("build", DEFAULT_OUTPUT_CAP)
         .map_err(|error| BuildFailure {
             command: shown.clone(),
             why: error.to_string(),
         })?;
-    let mut process = Process::spawn(sandbox, command, folder, vars, &output)
+    let mut process = Process::spawn(sandbox, program, folder, vars, &output)
         .await
         .map_err(|error| BuildFailure {
             command: shown.clone(),

@@ -7,7 +7,7 @@ use super::build::Build;
 use super::process::{DEFAULT_OUTPUT_CAP, Output, Process, RunFolder};
 use super::submission_clock::submission_time_zone;
 use super::{StartError, TargetError};
-use crate::sandbox::Sandbox;
+use crate::sandbox::{Program, Sandbox};
 use crate::submission::start::{NoStart, Start, StartSources};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +35,11 @@ impl ClientRun {
 pub trait ClientTarget: Send {
     /// Runs the client once against `url` and waits for it to end (or kills it at its limit).
     async fn run(&mut self, url: &Url) -> Result<ClientRun, TargetError>;
+
+    /// Runs the build its start asks for, if it has not run (every run does it first too).
+    async fn build(&mut self) -> Result<(), TargetError> {
+        Ok(())
+    }
 
     /// Starts afresh: the next run finds its folder as handed in, without the jar of earlier
     /// runs.
@@ -140,17 +145,14 @@ impl ClientTarget for CommandClient {
                 stdout: String::new(),
             });
         }
-        self.build
-            .ensure(
-                &self.spec.sandbox,
-                &self.folder,
-                &vars,
-                self.spec.build_timeout,
-            )
-            .await
-            .map_err(StartError::from)?;
+        self.build().await?;
+        let program = Program {
+            argv: &args,
+            trusted: start.origin.is_the_graders(),
+            ends_with_command: false,
+        };
         let mut process =
-            Process::spawn(&self.spec.sandbox, &args, &self.folder, &vars, &output).await?;
+            Process::spawn(&self.spec.sandbox, &program, &self.folder, &vars, &output).await?;
         let run_timeout = crate::patience::stretched(self.spec.run_timeout);
         let waited = tokio::time::timeout(run_timeout, process.child.wait()).await;
         // Whatever it left running goes too, before its output is read.
@@ -179,6 +181,20 @@ impl ClientTarget for CommandClient {
             problem,
             stdout: output.stdout(),
         })
+    }
+
+    async fn build(&mut self) -> Result<(), TargetError> {
+        let vars = [("TZ", submission_time_zone().to_owned())];
+        self.build
+            .ensure(
+                &self.spec.sandbox,
+                &self.folder,
+                &vars,
+                self.spec.build_timeout,
+                str::to_owned,
+            )
+            .await
+            .map_err(|failure| StartError::from(failure).into())
     }
 
     fn reset(&mut self) -> Result<(), TargetError> {

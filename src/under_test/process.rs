@@ -5,7 +5,7 @@
 
 use super::EXIT_DEADLINE;
 use super::{SetupError, StartError, TargetError};
-use crate::sandbox::{Cgroup, Leader, Sandbox, SizedFolder};
+use crate::sandbox::{Cgroup, Leader, Program, Sandbox, SizedFolder};
 use crate::submission::start::{NoStart, Start};
 use crate::submission::{CopyLimits, RunDir, copy_submission};
 use nix::sys::signal::{Signal, killpg};
@@ -94,12 +94,25 @@ impl RunFolder {
             Ok(start) => start,
             Err(no_start) => return Ok(Err(no_start)),
         };
-        if let Some(build) = &start.build {
-            find_program(&build[0], dir, &self.scratch)?;
-        }
         // A program the build makes (a path into the copy) is there only after it.
-        if start.build.is_none() || !start.command[0].contains('/') {
-            find_program(&start.command[0], dir, &self.scratch)?;
+        let built = |program: &str| start.build.is_some() && program.contains('/');
+        let steps = start
+            .build
+            .iter()
+            .map(|build| (&build.command[0], build.origin))
+            .chain([(&start.command[0], start.origin)]);
+        for (program, origin) in steps {
+            if built(program) {
+                continue;
+            }
+            match find_program(program, dir, &self.scratch) {
+                Ok(()) => {}
+                // The student's own command names the program: theirs to fix.
+                Err(error) if !origin.is_the_graders() => {
+                    return Ok(Err(NoStart::ProgramNotFound(error.to_string())));
+                }
+                Err(error) => return Err(error),
+            }
         }
         Ok(Ok(start))
     }
@@ -275,15 +288,14 @@ impl Process {
     /// environment `vars`, copying its output to `output`.
     pub async fn spawn(
         sandbox: &Sandbox,
-        args: &[String],
+        program: &Program<'_>,
         folder: &RunFolder,
         vars: &[(&str, String)],
         output: &Arc<Output>,
     ) -> Result<Self, TargetError> {
-        let program = &args[0];
         let launch = sandbox
             .launch(
-                args,
+                program,
                 &folder.scratch,
                 &folder.root,
                 vars,
@@ -309,7 +321,7 @@ impl Process {
         // The command holds the write end of bwrap's status pipe: drop it before reading.
         drop(command);
         let mut child = spawned.map_err(|source| StartError::Spawn {
-            program: program.clone(),
+            program: program.argv[0].clone(),
             source,
         })?;
         let pid = child.id().unwrap_or_default();

@@ -453,3 +453,25 @@ fn grade_with_no_command_starts_what_the_submission_says_inside_its_wrapper() {
     assert_eq!(report["commands"]["server"]["source"], "procfile");
     assert_eq!(output.status.code(), Some(0));
 }
+
+/// A Procfile naming a program that is not there is the student's mistake, said as such: the
+/// start fails with what is wrong, and the grader itself ran (exit 1, not 2).
+#[test]
+fn a_procfile_that_names_no_program_fails_the_start_not_the_grader() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_folder(&submission("threaded"), &dir.path().join("s"));
+    std::fs::write(
+        dir.path().join("s/Procfile"),
+        "web: pyhton3 server.py $PORT\n",
+    )
+    .unwrap();
+    let (output, report) = grade(&["--stage", "1"], &dir.path().join("s"), &[]);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    let message = support::check(&report, "stage1.listens")["message"]
+        .as_str()
+        .unwrap();
+    assert!(
+        message.contains("the Procfile's command cannot run: the command `pyhton3` was not found"),
+        "{message}"
+    );
+}

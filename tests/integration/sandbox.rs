@@ -574,3 +574,86 @@ fn what_a_grading_writes_is_bounded_as_a_whole_and_the_failure_says_so() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// A command the submission wrote (its Procfile) decides nothing of what the sandbox mounts:
+/// naming a program of the host's, outside the standard tree, mounts neither the program nor
+/// its folder (an instructor's command would have the folder it lives in).
+#[test]
+fn a_procfile_naming_a_host_program_mounts_nothing_of_the_host() {
+    if !bwrap_works() {
+        return;
+    }
+    let host = Path::new(env!("CARGO_TARGET_TMPDIR")).join(marker("host-tool"));
+    std::fs::create_dir_all(host.join("bin")).unwrap();
+    std::fs::write(host.join("secret-course-key"), "the answers").unwrap();
+    let tool = host.join("bin/peek");
+    std::fs::write(&tool, format!("#!/bin/sh\nls {}\nexit 1\n", host.display())).unwrap();
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let submission = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded/server.py"),
+        submission.path().join("server.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        submission.path().join("Procfile"),
+        format!("build: {}\nweb: python3 server.py $PORT\n", tool.display()),
+    )
+    .unwrap();
+    let (output, report) = grade(
+        &["--stage", "1", "--sandbox", "bwrap"],
+        submission.path(),
+        &[],
+    );
+    let text = report.to_string();
+    assert!(!text.contains("secret-course-key"), "{text}\n{output:?}");
+    let failure = check(&report, "stage1.listens")["message"]
+        .as_str()
+        .unwrap();
+    assert!(failure.contains("the build"), "{failure}");
+    std::fs::remove_dir_all(&host).unwrap();
+}
+
+/// A build ends when its command does: what it left running (a compiler's daemon) is killed
+/// then, and the server starts.
+#[test]
+fn a_build_that_leaves_a_process_behind_ends_with_its_command() {
+    let Some(sandbox) = ["bwrap", "none"]
+        .into_iter()
+        .find(|sandbox| *sandbox == "none" || bwrap_works())
+    else {
+        return;
+    };
+    let submission = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded/server.py"),
+        submission.path().join("server.py"),
+    )
+    .unwrap();
+    let daemon = marker("build-daemon");
+    std::fs::write(
+        submission.path().join("Procfile"),
+        format!("build: sh -c 'exec -a {daemon} sleep 1000' > /dev/null 2>&1 &\nweb: python3 server.py $PORT\n"),
+    )
+    .unwrap();
+    let begun = Instant::now();
+    let (output, report) = grade(
+        &[
+            "--stage",
+            "1",
+            "--sandbox",
+            sandbox,
+            "--build-timeout",
+            "30",
+        ],
+        submission.path(),
+        &[],
+    );
+    assert_eq!(report["score"], 8, "{report}\n{output:?}");
+    assert!(
+        begun.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        begun.elapsed()
+    );
+    assert_eq!(processes_named(&daemon), Vec::<u32>::new());
+}

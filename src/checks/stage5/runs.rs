@@ -54,6 +54,11 @@ impl ClientUnderTest {
         self.target.output_tail()
     }
 
+    /// Runs the build the client's start asks for (its failure shows at its first run).
+    pub async fn build(&mut self) {
+        let _ = self.target.build().await;
+    }
+
     /// A fresh folder for the client, as if it had never run: its jar is gone.
     pub(super) fn reset(&mut self) -> Result<(), TargetError> {
         self.target.reset()
