@@ -119,13 +119,14 @@ pub fn grade_class(
                 path: options.submissions.clone(),
                 source,
             })?;
-        let root = crate::submission::unzip_within(&options.submissions, folder.path(), CLASS_ZIP)
-            .map_err(|source| ClassError::ClassZip {
+        crate::submission::unzip_within(&options.submissions, folder.path(), CLASS_ZIP).map_err(
+            |source| ClassError::ClassZip {
                 path: options.submissions.clone(),
                 source,
-            })?;
+            },
+        )?;
         // A class zipped as its folder is that folder.
-        (crate::submission::unwrapped(&root), Some(folder))
+        (crate::submission::unwrapped(folder.path()), Some(folder))
     } else {
         (options.submissions.clone(), None)
     };
@@ -268,12 +269,17 @@ fn prepare(
     };
     let mut root = match &entry.what {
         Material::Folder(path) => path.clone(),
-        Material::Zip(path) => unzip(path, &folder()?).map_err(|error| error.to_string())?,
+        Material::Zip(path) => {
+            let into = folder()?;
+            unzip(path, &into).map_err(|error| error.to_string())?;
+            into
+        }
         Material::Files(files) => gather(files, &folder()?)?,
         Material::Unusable(why) => return Err(why.clone()),
     };
     if let Some(zip) = lone_zip(&unwrapped(&root)) {
-        root = unzip(&zip, &folder()?).map_err(|error| error.to_string())?;
+        root = folder()?;
+        unzip(&zip, &root).map_err(|error| error.to_string())?;
     }
     Ok((grading.within(&root)?, made))
 }

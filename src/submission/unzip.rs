@@ -33,13 +33,14 @@ pub enum UnzipError {
 /// Unpacks the zip at `path` into the empty folder `into`, within the copy's caps (counted on
 /// the bytes actually unpacked, not on what the zip claims). Only files and folders are made;
 /// symlinks and other special entries are left out, and a path that would lead outside
-/// refuses the whole zip. Returns the folder it unpacked to, `into`.
-pub fn unzip(path: &Path, into: &Path) -> Result<PathBuf, UnzipError> {
+/// refuses the whole zip. A zip of the submission's folder is graded inside that folder, as
+/// a folder of one folder is ([`super::unwrapped`], where the grading takes its folder).
+pub fn unzip(path: &Path, into: &Path) -> Result<(), UnzipError> {
     unzip_within(path, into, CopyLimits::default())
 }
 
 /// [`unzip`] within `limits` rather than a submission's (a whole class's zip holds more).
-pub fn unzip_within(path: &Path, into: &Path, limits: CopyLimits) -> Result<PathBuf, UnzipError> {
+pub fn unzip_within(path: &Path, into: &Path, limits: CopyLimits) -> Result<(), UnzipError> {
     let read_error = |source| UnzipError::Read {
         path: path.to_owned(),
         source,
@@ -117,9 +118,7 @@ pub fn unzip_within(path: &Path, into: &Path, limits: CopyLimits) -> Result<Path
                 std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode & 0o755));
         }
     }
-    // A zip of the submission's folder is graded inside it, as a folder of one folder is:
-    // where the grading takes it (grade::prepare), once.
-    Ok(into.to_owned())
+    Ok(())
 }
 
 /// How many central-directory headers (`PK\x01\x02`) the file holds: no zip reader can list
@@ -194,10 +193,11 @@ mod tests {
     }
 
     #[test]
-    fn a_zip_of_one_folder_unpacks_to_that_folder() {
+    fn a_zip_of_one_folder_unpacks_to_a_wrapper_of_that_folder() {
         let zip = zip_of(&[("alice/server.py", b"print(1)"), ("alice/data/x.txt", b"x")]);
         let into = tempfile::tempdir().unwrap();
-        let root = unzip(zip.path(), into.path()).unwrap();
+        unzip(zip.path(), into.path()).unwrap();
+        let root = super::super::unwrapped(into.path());
         assert_eq!(root, into.path().join("alice"));
         assert_eq!(std::fs::read(root.join("server.py")).unwrap(), b"print(1)");
     }
