@@ -7,6 +7,7 @@
 //! again. The results folder gets per-student reports and the class outputs ([`outputs`]).
 
 pub mod entry;
+pub mod exports;
 pub mod layout;
 pub mod outputs;
 
@@ -42,6 +43,10 @@ pub struct ClassOptions {
     pub isolate_workers: bool,
     /// How the class folder is laid out; `None` tells it from its names.
     pub layout: Option<layout::Layout>,
+    /// Canvas's column for the assignment in its gradebook import, `HW3 (4567)`.
+    pub canvas_assignment: String,
+    /// When the grades are made, as the platforms' imports are told.
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +94,8 @@ pub struct ClassSummary {
     /// How the class folder was laid out, and what in it was no submission.
     pub layout: layout::Layout,
     pub ignored: Vec<layout::Ignored>,
+    /// The file the platform's grade import reads, where the layout has one.
+    pub import_file: Option<PathBuf>,
 }
 
 /// The most a class's own zip (Moodle's or Canvas's download) may unpack to.
@@ -180,6 +187,12 @@ pub fn grade_class(
     outputs::write_csv(&options.out, &checks, &rows)?;
     let title = format!("session-lab: {}", options.grading.describe());
     outputs::write_index(&options.out, &title, &checks, &rows)?;
+    let export = exports::Export {
+        layout: listing.layout,
+        canvas_assignment: &options.canvas_assignment,
+        graded_at: httpdate::fmt_http_date(options.clock.now()),
+    };
+    let import_file = exports::write(&options.out, &export, &rows)?;
     Ok(ClassSummary {
         rows,
         entries: total,
@@ -187,6 +200,7 @@ pub fn grade_class(
         unwritten,
         layout: listing.layout,
         ignored: listing.ignored,
+        import_file,
     })
 }
 

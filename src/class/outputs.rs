@@ -161,7 +161,7 @@ pub struct WriteError {
     source: std::io::Error,
 }
 
-fn write(path: &Path, text: &str) -> Result<(), WriteError> {
+pub(super) fn write(path: &Path, text: &str) -> Result<(), WriteError> {
     atomic_file::replace(path, |file| file.write_all(text.as_bytes())).map_err(|source| {
         WriteError {
             path: path.to_owned(),
@@ -329,7 +329,7 @@ pub fn write_csv(out: &Path, checks: &[&Check], rows: &[Row]) -> Result<(), Writ
 /// A cell a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading `'`.
 /// A cell that a spreadsheet shows as text: no formula, and nothing that acts on a terminal
 /// that prints the file (a folder name may hold ESC or BEL).
-fn spreadsheet_safe(text: &str) -> String {
+pub(super) fn spreadsheet_safe(text: &str) -> String {
     let text = crate::text::one_line(text);
     if text.starts_with(['=', '+', '-', '@']) {
         format!("'{text}")

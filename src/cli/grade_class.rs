@@ -29,6 +29,10 @@ pub struct GradeClassArgs {
     /// How the class is laid out [default: told from its names].
     #[arg(long, value_enum, value_name = "LAYOUT")]
     layout: Option<Layout>,
+    /// The assignment's column in Canvas's gradebook, as its export names it (`HW3 (4567)`),
+    /// for the gradebook import file of a Canvas class.
+    #[arg(long, value_name = "COLUMN", default_value = "session-lab")]
+    canvas_assignment: String,
     /// Where the reports and the class overview go.
     #[arg(long, value_name = "RESULTS")]
     out: PathBuf,
@@ -94,6 +98,8 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         timeout,
         isolate_workers,
         layout: args.layout,
+        canvas_assignment: args.canvas_assignment,
+        clock: Arc::new(session_lab::clock::SystemClock),
     };
     let stop = Arc::new(AtomicBool::new(false));
     std::thread::spawn({
@@ -154,6 +160,12 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         count(Standing::Skipped),
         options.out.display()
     );
+    if let Some(import) = &summary.import_file {
+        println!(
+            "Grades for the platform's import in {}.",
+            session_lab::text::one_line(&import.display().to_string())
+        );
+    }
     for unwritten in &summary.unwritten {
         eprintln!(
             "error: the report of {}",

@@ -27,15 +27,31 @@ fn zip(path: &Path, files: &[(&str, Vec<u8>)]) {
     writer.finish().unwrap();
 }
 
-/// Grades `class` (stage 1, no command, no sandbox: the layouts are under test) and returns
-/// the exit status, stderr, and each student's JSON report by id.
-fn grade(
-    class: &Path,
-) -> (
-    Option<i32>,
-    String,
-    std::collections::BTreeMap<String, serde_json::Value>,
-) {
+/// What a class grading left: its exit status, stderr, each student's JSON report by id,
+/// and the results folder.
+struct Graded {
+    status: Option<i32>,
+    stderr: String,
+    reports: std::collections::BTreeMap<String, serde_json::Value>,
+    out: tempfile::TempDir,
+}
+
+impl Graded {
+    /// The rows of the results folder's CSV `name`, header first.
+    fn csv(&self, name: &str) -> Vec<Vec<String>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(self.out.path().join(name))
+            .unwrap_or_else(|error| panic!("no {name}: {error}"));
+        reader
+            .records()
+            .map(|record| record.unwrap().iter().map(str::to_owned).collect())
+            .collect()
+    }
+}
+
+/// Grades `class` (stage 1, no command, no sandbox: the layouts are under test).
+fn grade(class: &Path) -> Graded {
     let out = tempfile::tempdir().unwrap();
     let output = support::run_within(
         Command::new(env!("CARGO_BIN_EXE_session-lab"))
@@ -56,11 +72,12 @@ fn grade(
             (json["student"].as_str().unwrap().to_owned(), json)
         })
         .collect();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    Graded {
+        status: output.status.code(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         reports,
-    )
+        out,
+    }
 }
 
 #[test]
@@ -97,7 +114,8 @@ fn moodle_s_download_in_folders_and_as_its_zip() {
     )
     .unwrap();
 
-    let (status, stderr, reports) = grade(class.path());
+    let graded = grade(class.path());
+    let (status, stderr, reports) = (graded.status, &graded.stderr, &graded.reports);
     assert_eq!(status, Some(0), "{stderr}");
     assert!(stderr.contains("laid out as moodle"), "{stderr}");
     assert!(
@@ -135,7 +153,8 @@ fn moodle_s_download_in_folders_and_as_its_zip() {
         .map(|(name, bytes)| (name.as_str(), bytes.clone()))
         .collect();
     zip(&zipped, &files);
-    let (status, stderr, reports) = grade(&zipped);
+    let graded = grade(&zipped);
+    let (status, stderr, reports) = (graded.status, &graded.stderr, &graded.reports);
     assert_eq!(status, Some(0), "{stderr}");
     assert_eq!(reports["104212"]["score"], 8);
 }
@@ -169,7 +188,8 @@ fn canvas_s_flat_download_with_a_late_one_a_resubmission_and_a_zip() {
     );
     file("jdoe_12350_6789018_notes.txt", b"I ran out of time");
 
-    let (status, stderr, reports) = grade(class.path());
+    let graded = grade(class.path());
+    let (status, stderr, reports) = (graded.status, &graded.stderr, &graded.reports);
     assert_eq!(status, Some(0), "{stderr}");
     assert!(stderr.contains("laid out as canvas"), "{stderr}");
     assert_eq!(
@@ -184,6 +204,28 @@ fn canvas_s_flat_download_with_a_late_one_a_resubmission_and_a_zip() {
     );
     assert_eq!(reports["12348"]["score"], 8, "{}", reports["12348"]);
     assert_eq!(reports["12350"]["score"], 0);
+    // Canvas's gradebook import: its columns, a row of points possible, a row per user id.
+    let import = graded.csv("canvas-gradebook-import.csv");
+    assert_eq!(
+        import[0],
+        [
+            "Student",
+            "ID",
+            "SIS User ID",
+            "SIS Login ID",
+            "Section",
+            "session-lab"
+        ]
+    );
+    assert_eq!(import[1][0], "    Points Possible");
+    assert_eq!(import[1][5], "8");
+    assert_eq!(
+        import[2..]
+            .iter()
+            .map(|row| (row[1].as_str(), row[5].as_str()))
+            .collect::<Vec<_>>(),
+        [("12348", "8"), ("12349", "8"), ("12350", "0")]
+    );
 }
 
 #[test]
@@ -199,12 +241,19 @@ fn gradescope_s_export_names_students_by_sid() {
         "submission_100:\n  :submitters:\n  - :name: José Núñez\n    :sid: '2024001'\n    :email: jose@example.edu\nsubmission_200:\n  :submitters:\n  - :name: Kim Lee\n    :sid: '2024002'\n    :email: kim@example.edu\n",
     )
     .unwrap();
-    let (status, stderr, reports) = grade(class.path());
+    let graded = grade(class.path());
+    let (status, stderr, reports) = (graded.status, &graded.stderr, &graded.reports);
     assert_eq!(status, Some(0), "{stderr}");
     assert_eq!(reports.keys().collect::<Vec<_>>(), ["2024001", "2024002"]);
     assert_eq!(reports["2024001"]["name"], "José Núñez");
     assert_eq!(reports["2024001"]["email"], "jose@example.edu");
     assert_eq!(reports["2024002"]["score"], 8);
+    let scores = graded.csv("gradescope-scores.csv");
+    assert_eq!(scores[0], ["Name", "SID", "Email", "Score", "Max Score"]);
+    assert_eq!(
+        scores[1],
+        ["José Núñez", "2024001", "jose@example.edu", "8", "8"]
+    );
 }
 
 #[test]
@@ -218,7 +267,8 @@ fn classroom_clones_are_users_with_the_commit_graded() {
         std::fs::write(clone.join(".git/refs/heads/main"), format!("{commit}\n")).unwrap();
         std::fs::copy(correct_server(), clone.join("server.py")).unwrap();
     }
-    let (status, stderr, reports) = grade(class.path());
+    let graded = grade(class.path());
+    let (status, stderr, reports) = (graded.status, &graded.stderr, &graded.reports);
     assert_eq!(status, Some(0), "{stderr}");
     assert_eq!(reports.keys().collect::<Vec<_>>(), ["alice", "bob-smith"]);
     assert_eq!(reports["alice"]["commit"], commit);

@@ -1,0 +1,174 @@
+//! The grades back into the course platform the class came from, as its import takes them:
+//! Moodle's grading worksheet (`Identifier` = `Participant N`, `Grade`, `Last modified
+//! (grade)`, the three columns its upload requires, and `Feedback comments`), Canvas's
+//! gradebook import (`Student`, `ID`, `SIS User ID`, `SIS Login ID`, `Section`, then the
+//! assignment's column, `Name (id)`), and a Gradescope roster's keys (`Name`, `SID`,
+//! `Email`). Each is written only for a class laid out by that platform, from the saved
+//! reports, so a resumed run writes the same files.
+
+use super::layout::Layout;
+use super::outputs::{Row, SavedReport, WriteError};
+use std::path::{Path, PathBuf};
+
+/// The file each platform's import reads, in the results folder.
+pub fn file_name(layout: Layout) -> Option<&'static str> {
+    match layout {
+        Layout::Moodle => Some("moodle-grading-worksheet.csv"),
+        Layout::Canvas => Some("canvas-gradebook-import.csv"),
+        Layout::Gradescope => Some("gradescope-scores.csv"),
+        Layout::Plain | Layout::Classroom => None,
+    }
+}
+
+/// How the grades go back: the platform, when it is the assignment's column in Canvas, and
+/// the moment the grades were made (Moodle refuses a worksheet older than a grade it holds).
+#[derive(Debug, Clone)]
+pub struct Export<'a> {
+    pub layout: Layout,
+    /// Canvas's column for the assignment, `HW3 (4567)` as its gradebook export names it.
+    pub canvas_assignment: &'a str,
+    /// `Fri, 04 Dec 2026 19:50:00 GMT`, which Moodle's upload reads with `strtotime`.
+    pub graded_at: String,
+}
+
+/// Writes the import file of `export.layout` (if it has one) for the graded `rows`; returns
+/// its path.
+pub fn write(out: &Path, export: &Export<'_>, rows: &[Row]) -> Result<Option<PathBuf>, WriteError> {
+    let Some(name) = file_name(export.layout) else {
+        return Ok(None);
+    };
+    let graded: Vec<&SavedReport> = rows
+        .iter()
+        .filter_map(|row| match row {
+            Row::Graded(report) => Some(report.as_ref()),
+            Row::Skipped { .. } => None,
+        })
+        .collect();
+    let text = match export.layout {
+        Layout::Moodle => moodle(&graded, &export.graded_at),
+        Layout::Canvas => canvas(&graded, export.canvas_assignment),
+        Layout::Gradescope => gradescope(&graded),
+        Layout::Plain | Layout::Classroom => unreachable!("no import file"),
+    };
+    let path = out.join(name);
+    super::outputs::write(&path, &text)?;
+    Ok(Some(path))
+}
+
+/// A score as an import reads it: whole, or to two decimals.
+fn points(score: f64) -> String {
+    let rounded = (score * 100.0).round() / 100.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.2}")
+    }
+}
+
+/// What a student reads beside their grade: the score, then each failed check and why.
+fn feedback(report: &SavedReport) -> String {
+    let mut text = format!("session-lab: {}/{}.", report.score, report.max_score);
+    for check in report
+        .checks
+        .iter()
+        .filter(|check| check.status == "failed")
+    {
+        let message = check.message.as_deref().unwrap_or_default();
+        let message = crate::text::cut(crate::text::one_line(message).into_owned(), 300);
+        text.push_str(&format!(" {} failed: {message}", check.id));
+    }
+    text
+}
+
+fn csv(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header).expect("writing to memory");
+    for row in rows {
+        // A cell a spreadsheet would run as a formula is quoted as text, as in grades.csv.
+        let row: Vec<String> = row
+            .iter()
+            .map(|cell| super::outputs::spreadsheet_safe(cell))
+            .collect();
+        writer.write_record(&row).expect("writing to memory");
+    }
+    String::from_utf8_lossy(&writer.into_inner().expect("writing to memory")).into_owned()
+}
+
+fn moodle(reports: &[&SavedReport], graded_at: &str) -> String {
+    csv(
+        &[
+            "Identifier",
+            "Full name",
+            "Grade",
+            "Maximum Grade",
+            "Last modified (grade)",
+            "Feedback comments",
+        ],
+        reports
+            .iter()
+            .map(|report| {
+                vec![
+                    format!("Participant {}", report.student),
+                    report.name.clone().unwrap_or_default(),
+                    points(report.score as f64),
+                    points(report.max_score as f64),
+                    graded_at.to_owned(),
+                    feedback(report),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn canvas(reports: &[&SavedReport], assignment: &str) -> String {
+    let mut rows = vec![vec![
+        "    Points Possible".to_owned(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        reports
+            .first()
+            .map(|report| points(report.max_score as f64))
+            .unwrap_or_default(),
+    ]];
+    rows.extend(reports.iter().map(|report| {
+        vec![
+            report.name.clone().unwrap_or_default(),
+            report.student.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            points(report.score as f64),
+        ]
+    }));
+    csv(
+        &[
+            "Student",
+            "ID",
+            "SIS User ID",
+            "SIS Login ID",
+            "Section",
+            assignment,
+        ],
+        rows,
+    )
+}
+
+fn gradescope(reports: &[&SavedReport]) -> String {
+    csv(
+        &["Name", "SID", "Email", "Score", "Max Score"],
+        reports
+            .iter()
+            .map(|report| {
+                vec![
+                    report.name.clone().unwrap_or_default(),
+                    report.student.clone(),
+                    report.email.clone().unwrap_or_default(),
+                    points(report.score as f64),
+                    points(report.max_score as f64),
+                ]
+            })
+            .collect(),
+    )
+}
