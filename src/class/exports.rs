@@ -55,16 +55,6 @@ pub fn write(out: &Path, export: &Export<'_>, rows: &[Row]) -> Result<Option<Pat
     Ok(Some(path))
 }
 
-/// A score as an import reads it: whole, or to two decimals.
-fn points(score: f64) -> String {
-    let rounded = (score * 100.0).round() / 100.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.0}")
-    } else {
-        format!("{rounded:.2}")
-    }
-}
-
 /// What a student reads beside their grade: the score, then each failed check and why.
 fn feedback(report: &SavedReport) -> String {
     let mut text = format!("session-lab: {}/{}.", report.score, report.max_score);
@@ -110,8 +100,8 @@ fn moodle(reports: &[&SavedReport], graded_at: &str) -> String {
                 vec![
                     format!("Participant {}", report.student),
                     report.name.clone().unwrap_or_default(),
-                    points(report.score as f64),
-                    points(report.max_score as f64),
+                    report.score.to_string(),
+                    report.max_score.to_string(),
                     graded_at.to_owned(),
                     feedback(report),
                 ]
@@ -129,7 +119,7 @@ fn canvas(reports: &[&SavedReport], assignment: &str) -> String {
         String::new(),
         reports
             .first()
-            .map(|report| points(report.max_score as f64))
+            .map(|report| report.max_score.to_string())
             .unwrap_or_default(),
     ]];
     rows.extend(reports.iter().map(|report| {
@@ -139,7 +129,7 @@ fn canvas(reports: &[&SavedReport], assignment: &str) -> String {
             String::new(),
             String::new(),
             String::new(),
-            points(report.score as f64),
+            report.score.to_string(),
         ]
     }));
     csv(
@@ -165,8 +155,8 @@ fn gradescope(reports: &[&SavedReport]) -> String {
                     report.name.clone().unwrap_or_default(),
                     report.student.clone(),
                     report.email.clone().unwrap_or_default(),
-                    points(report.score as f64),
-                    points(report.max_score as f64),
+                    report.score.to_string(),
+                    report.max_score.to_string(),
                 ]
             })
             .collect(),

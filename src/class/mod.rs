@@ -394,7 +394,8 @@ async fn grade_entry(
             }
         }
     }
-    .contained_by(&grading.sandbox);
+    .contained_by(&grading.sandbox)
+    .scored_by(&grading.rubric);
     if stop.load(Ordering::SeqCst) {
         return None;
     }

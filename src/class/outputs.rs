@@ -8,6 +8,7 @@
 use crate::atomic_file;
 use crate::checks::Check;
 use crate::class::entry::Student;
+use crate::grade::rubric::Points;
 use crate::grade::{GRADER_ERROR_ID, Report, UNFINISHED_ID, report};
 use crate::html::escape;
 use serde::Deserialize;
@@ -30,8 +31,8 @@ pub struct SavedReport {
     pub commit: Option<String>,
     pub submission_sha256: String,
     pub graded_with: String,
-    pub score: usize,
-    pub max_score: usize,
+    pub score: Points,
+    pub max_score: Points,
     #[serde(default)]
     pub error: Option<String>,
     /// How the programs were started (absent in a report of a grading that started none).
@@ -82,6 +83,9 @@ pub struct SavedCheck {
     pub output_tail: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
+    /// What the check is worth (a point, in a report written before rubrics).
+    #[serde(default)]
+    pub points: Option<Points>,
 }
 
 /// Where a student ended up, as `grades.csv` says it.
@@ -207,13 +211,14 @@ fn text_path(out: &Path, student: &str) -> PathBuf {
 pub fn load(out: &Path, student: &str) -> Option<SavedReport> {
     let text = std::fs::read_to_string(json_path(out, student)).ok()?;
     let saved: SavedReport = serde_json::from_str(&text).ok()?;
-    let passed = saved
+    let passed: Points = saved
         .checks
         .iter()
         .filter(|check| check.status == "passed")
-        .count();
+        .map(|check| check.points.unwrap_or(Points::new(1.0)))
+        .sum();
     let whole = saved.student == student
-        && saved.score == passed
+        && (saved.score.value() - passed.value()).abs() < 0.005
         && saved.score <= saved.max_score
         && saved.error.is_none()
         && text_path(out, student).is_file()

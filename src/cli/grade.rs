@@ -38,6 +38,7 @@ const EXIT_CHECK_FAILED: u8 = 1;
 
 pub fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
     let selection = args.grading.selection();
+    let rubric = std::sync::Arc::new(args.grading.rubric()?);
     // Progress goes to the terminal unless the report itself (not human) takes stdout.
     let show_progress = args.format == ReportFormat::Human || args.output.is_some();
     let sandbox = match args.grading.sandbox() {
@@ -50,19 +51,26 @@ pub fn grade(args: GradeArgs) -> anyhow::Result<ExitCode> {
                 show_progress,
                 selection,
                 Sandbox::none(),
+                rubric.clone(),
             );
-            sink.finish(&Report::grader_error(
-                selection,
-                format!("{error:#}"),
-                Duration::ZERO,
-            ));
+            sink.finish(
+                &Report::grader_error(selection, format!("{error:#}"), Duration::ZERO)
+                    .scored_by(&rubric),
+            );
             return Ok(ExitCode::from(super::EXIT_CANNOT_START));
         }
     };
     remove_stale_run_folders();
     let timeout = args.grading.timeout;
-    let options = args.grading.options(selection, &sandbox);
-    let sink = ReportSink::new(args.output, args.format, show_progress, selection, sandbox);
+    let options = args.grading.options(selection, &sandbox, rubric.clone());
+    let sink = ReportSink::new(
+        args.output,
+        args.format,
+        show_progress,
+        selection,
+        sandbox,
+        rubric,
+    );
     sink.placeholder()?;
     let begun = std::time::Instant::now();
     let _watchdog = Watchdog::start(timeout, {

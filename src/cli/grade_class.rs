@@ -62,6 +62,7 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
     use session_lab::class::{self, ClassOptions};
     use std::sync::atomic::{AtomicBool, Ordering};
     let selection = args.grading.selection();
+    let rubric = Arc::new(args.grading.rubric()?);
     let sandbox = args.grading.sandbox()?;
     if let Some(reason) = sandbox.fallback_reason() {
         eprintln!("warning: the submissions run WITHOUT a sandbox: {reason}");
@@ -94,7 +95,7 @@ pub fn grade_class(args: GradeClassArgs) -> anyhow::Result<ExitCode> {
         out: args.out,
         jobs,
         force: args.force,
-        grading: args.grading.options(selection, &sandbox),
+        grading: args.grading.options(selection, &sandbox, rubric),
         timeout,
         isolate_workers,
         layout: args.layout,

@@ -5,10 +5,12 @@ use super::parse;
 use anyhow::Context;
 use session_lab::checks::{CLIENT_STAGE, Credentials, LAST_STAGE, Selection};
 use session_lab::grade::GradeOptions;
+use session_lab::grade::rubric::Rubric;
 use session_lab::sandbox::{Limits, Sandbox, SandboxMode, network};
 use session_lab::submission::start::{StartSource, StartSources};
 use session_lab::under_test::{ClientSpec, CommandSpec};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What one submission is graded with: `grade` and `grade-class` alike.
@@ -54,6 +56,11 @@ pub struct GradingArgs {
     /// the start limit begins.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse::parse_seconds)]
     build_timeout: Duration,
+    /// Points per stage and per check, in TOML (`[points]`, `stage3 = 40`,
+    /// `"stage3.session-id-random" = 8`; `[visibility]` for Gradescope) [default: a point a
+    /// check].
+    #[arg(long, value_name = "FILE")]
+    rubric: Option<PathBuf>,
     /// Seconds the server may take to accept connections.
     #[arg(long, default_value = "10", value_parser = parse::parse_seconds)]
     start_timeout: Duration,
@@ -151,8 +158,24 @@ impl GradingArgs {
         StartSources::new(&self.command_from)
     }
 
+    /// The rubric asked for, read and checked against the checks there are.
+    pub(super) fn rubric(&self) -> anyhow::Result<Rubric> {
+        let Some(path) = &self.rubric else {
+            return Ok(Rubric::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the rubric {}", path.display()))?;
+        Rubric::from_toml(&text, &session_lab::checks::all())
+            .with_context(|| format!("the rubric {} cannot be used", path.display()))
+    }
+
     /// What one submission is graded with, for the checks `selection` names.
-    pub(super) fn options(self, selection: Selection, sandbox: &Sandbox) -> GradeOptions {
+    pub(super) fn options(
+        self,
+        selection: Selection,
+        sandbox: &Sandbox,
+        rubric: Arc<Rubric>,
+    ) -> GradeOptions {
         let sources = self.sources();
         let server = selection.has_server().then(|| {
             let mut spec = CommandSpec::new(self.command, &self.dir);
@@ -181,6 +204,7 @@ impl GradingArgs {
                 password: self.password,
             },
             sandbox: sandbox.clone(),
+            rubric,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod report;
 mod report_sink;
+pub mod rubric;
 pub mod watchdog;
 
 pub use report_sink::{ReportSink, ReportWriteError};
@@ -17,6 +18,8 @@ use crate::submission::start::{StartSource, StartSources};
 use crate::under_test::{
     ClientSpec, ClientTarget, CommandClient, CommandSpec, CommandTarget, ServerTarget,
 };
+use rubric::{Points, Rubric};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What to grade and how.
@@ -32,6 +35,8 @@ pub struct GradeOptions {
     pub credentials: Credentials,
     /// What contains the programs: both of them, whatever their specs say.
     pub sandbox: Sandbox,
+    /// What each check is worth.
+    pub rubric: Arc<Rubric>,
 }
 
 impl GradeOptions {
@@ -101,6 +106,7 @@ impl GradeOptions {
             password[3],
             self.sandbox.describe()
         ));
+        text.push_str(&format!("; {}", self.rubric.describe()));
         text
     }
 }
@@ -141,22 +147,45 @@ pub struct Report {
     pub bounds: Option<String>,
     /// The commands that started the programs, and where each came from.
     pub commands: Commands,
+    /// What each check is worth.
+    pub rubric: Arc<Rubric>,
 }
 
 /// The id of the one entry of a report whose grading could not start.
 pub const GRADER_ERROR_ID: &str = "grader.could-not-run";
 
 impl Report {
-    pub fn score(&self) -> usize {
+    /// The points of the checks passed.
+    pub fn score(&self) -> Points {
         self.checks
             .iter()
             .filter(|c| c.status == Status::Passed)
-            .count()
+            .map(|c| self.points(c))
+            .sum()
     }
 
-    /// The number of checks selected, whether or not they could run.
-    pub fn max_score(&self) -> usize {
-        self.selection.checks().len()
+    /// The points of every check selected, whether or not they could run.
+    pub fn max_score(&self) -> Points {
+        self.selection
+            .checks()
+            .iter()
+            .map(|check| self.rubric.points(check.id))
+            .sum()
+    }
+
+    /// What `check` is worth: the grader's own entries nothing.
+    pub fn points(&self, check: &CheckReport) -> Points {
+        if check.stage == 0 {
+            Points::default()
+        } else {
+            self.rubric.points(check.id)
+        }
+    }
+
+    /// The report, scored by `rubric`.
+    pub fn scored_by(mut self, rubric: &Arc<Rubric>) -> Self {
+        self.rubric = rubric.clone();
+        self
     }
 
     /// The report, saying what contained the submission.
@@ -191,6 +220,7 @@ impl Report {
             sandbox_warning: None,
             bounds: None,
             commands: Commands::default(),
+            rubric: Arc::default(),
         }
     }
 
@@ -220,6 +250,7 @@ impl Report {
             sandbox_warning: None,
             bounds: None,
             commands: Commands::default(),
+            rubric: Arc::default(),
         }
     }
 }
@@ -256,7 +287,8 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
         Ok(programs) => programs,
         Err(error) => {
             return Report::grader_error(selection, error.to_string(), begun.elapsed())
-                .contained_by(&options.sandbox);
+                .contained_by(&options.sandbox)
+                .scored_by(&options.rubric);
         }
     };
     let mut ctx = Ctx::new(server, client, options.credentials);
@@ -277,6 +309,7 @@ pub async fn grade(options: GradeOptions, on_check: impl FnMut(&CheckReport)) ->
         sandbox_warning: None,
         bounds: None,
         commands,
+        rubric: options.rubric.clone(),
     }
     .contained_by(&options.sandbox)
 }

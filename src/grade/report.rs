@@ -2,6 +2,7 @@
 //! Gradescope's `results.json` and GitHub Classroom's autograding result.
 
 use super::Report;
+use super::rubric::Points;
 use crate::checks::{CheckReport, Stages, Status};
 use crate::submission::start::Start;
 use anstyle::{AnsiColor, Style};
@@ -166,8 +167,8 @@ pub fn human(report: &Report) -> String {
 #[derive(Serialize)]
 struct JsonReport<'a> {
     stage: u8,
-    score: usize,
-    max_score: usize,
+    score: Points,
+    max_score: Points,
     sandbox: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     sandbox_warning: Option<&'a str>,
@@ -238,6 +239,8 @@ pub fn command_line(start: &Start) -> String {
 struct JsonCheck<'a> {
     id: &'a str,
     stage: u8,
+    /// What the check is worth (the score has it where the check passed).
+    points: Points,
     title: &'a str,
     status: Status,
     message: Option<&'a str>,
@@ -260,6 +263,7 @@ pub fn json(report: &Report) -> String {
             JsonCheck {
                 id: check.id,
                 stage: check.stage,
+                points: report.points(check),
                 title: check.title,
                 status: check.status,
                 message: failure.map(|f| f.message.as_str()),
@@ -326,6 +330,15 @@ pub fn junit(report: &Report) -> String {
         };
         let mut suite = TestSuite::new(suite_name.clone());
         suite.add_property(("sandbox", report.sandbox));
+        // The stage's points, earned and possible: JUnit has no score of its own.
+        let of_stage = || report.checks.iter().filter(|c| c.stage == stage);
+        let earned: Points = of_stage()
+            .filter(|c| c.status == Status::Passed)
+            .map(|c| report.points(c))
+            .sum();
+        let possible: Points = of_stage().map(|c| report.points(c)).sum();
+        suite.add_property(("score", earned.to_string().as_str()));
+        suite.add_property(("max_score", possible.to_string().as_str()));
         for check in report.checks.iter().filter(|c| c.stage == stage) {
             let mut status = match check.status {
                 Status::Passed => TestCaseStatus::success(),
@@ -351,7 +364,7 @@ pub fn junit(report: &Report) -> String {
 
 #[derive(Serialize)]
 struct GradescopeResults {
-    score: usize,
+    score: Points,
     execution_time: u64,
     output: String,
     tests: Vec<GradescopeTest>,
@@ -361,18 +374,20 @@ struct GradescopeResults {
 struct GradescopeTest {
     name: String,
     number: String,
-    score: usize,
-    max_score: usize,
+    score: Points,
+    max_score: Points,
     status: &'static str,
     output: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<String>,
 }
 
-/// Gradescope's autograder `results.json`: one test per check, one point each.
+/// GitHub Classroom's autograding result: a test per check, worth its points.
 #[derive(Serialize)]
 struct ClassroomResult {
     version: u8,
     status: &'static str,
-    max_score: usize,
+    max_score: Points,
     tests: Vec<ClassroomTest>,
 }
 
@@ -381,13 +396,14 @@ struct ClassroomTest {
     name: String,
     status: &'static str,
     message: String,
-    score: usize,
+    score: Points,
     execution_time: String,
 }
 
 /// The result GitHub Classroom's autograding reporter decodes (the shape its command and
 /// I/O graders write): `{"version": 1, "status", "max_score", "tests": [...]}`, base64, one
-/// line. A check is a test worth one point, so partial credit reaches the gradebook.
+/// line. A check is a test worth its points (one without a rubric), so partial credit
+/// reaches the gradebook.
 pub fn github_classroom(report: &Report) -> String {
     use base64::Engine;
     let tests = report
@@ -401,7 +417,11 @@ pub fn github_classroom(report: &Report) -> String {
                 _ => "fail",
             },
             message: entry_text(check),
-            score: usize::from(check.status == Status::Passed),
+            score: if check.status == Status::Passed {
+                report.points(check)
+            } else {
+                Points::default()
+            },
             execution_time: format!("{:.3}s", check.duration.as_secs_f64()),
         })
         .collect();
@@ -434,13 +454,15 @@ pub fn gradescope(report: &Report) -> String {
             }
             index_in_stage += 1;
             let passed = check.status == Status::Passed;
+            let worth = report.points(check);
             GradescopeTest {
                 name: format!("{}: {}", check.id, check.title),
                 number: format!("{}.{index_in_stage}", check.stage),
-                score: usize::from(passed),
-                max_score: 1,
+                score: if passed { worth } else { Points::default() },
+                max_score: worth,
                 status: if passed { "passed" } else { "failed" },
                 output: entry_text(check),
+                visibility: report.rubric.visibility(check.id).map(str::to_owned),
             }
         })
         .collect();
@@ -450,7 +472,7 @@ pub fn gradescope(report: &Report) -> String {
         output: match &report.error {
             Some(error) => format!("The grader could not run: {error}"),
             None => format!(
-                "{}/{} checks passed ({}). Sandbox: {}.",
+                "{}/{} points ({}). Sandbox: {}.",
                 report.score(),
                 report.max_score(),
                 stages_label(report.selection.stages()),

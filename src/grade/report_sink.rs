@@ -5,6 +5,7 @@
 
 use super::Report;
 use super::report::{self, ReportFormat};
+use super::rubric::Rubric;
 use crate::checks::{CheckReport, Selection};
 use crate::sandbox::Sandbox;
 use std::io::Write;
@@ -22,6 +23,7 @@ pub struct ReportSink {
     show_progress: bool,
     selection: Selection,
     sandbox: Sandbox,
+    rubric: Arc<Rubric>,
     completed: Arc<Mutex<Vec<CheckReport>>>,
     written: Arc<Mutex<bool>>,
 }
@@ -33,6 +35,7 @@ impl ReportSink {
         show_progress: bool,
         selection: Selection,
         sandbox: Sandbox,
+        rubric: Arc<Rubric>,
     ) -> Self {
         Self {
             output,
@@ -40,6 +43,7 @@ impl ReportSink {
             show_progress,
             selection,
             sandbox,
+            rubric,
             completed: Arc::new(Mutex::new(Vec::new())),
             written: Arc::new(Mutex::new(false)),
         }
@@ -56,7 +60,9 @@ impl ReportSink {
     /// The report of a grading that ends now, for `reason`: the checks that ended, then why.
     pub fn unfinished(&self, reason: String, took: Duration) -> Report {
         let completed = lock(&self.completed).clone();
-        Report::unfinished(self.selection, completed, reason, took).contained_by(&self.sandbox)
+        Report::unfinished(self.selection, completed, reason, took)
+            .contained_by(&self.sandbox)
+            .scored_by(&self.rubric)
     }
 
     /// A failing report in the output file before anything runs: a grader that is killed

@@ -33,6 +33,7 @@ async fn grade(stages: Stages, server: Option<CommandSpec>, client: ClientSpec) 
         client: Some(client),
         credentials: Credentials::default(),
         sandbox: Sandbox::none(),
+        rubric: Default::default(),
     };
     grade::grade(options, |_| {}).await
 }
@@ -69,8 +70,8 @@ async fn a_correct_client_passes_every_check(#[case] name: &str, #[case] words: 
         "{}",
         report::render(&report, report::ReportFormat::Human)
     );
-    assert_eq!(report.score(), 8);
-    assert_eq!(report.max_score(), 8);
+    assert_eq!(report.score().value(), 8.0);
+    assert_eq!(report.max_score().value(), 8.0);
 }
 
 #[rstest]
@@ -148,7 +149,10 @@ async fn a_server_and_a_client_pass_every_stage_together() {
         "{}",
         report::render(&report, report::ReportFormat::Human)
     );
-    assert_eq!(report.max_score(), session_lab::checks::all().len());
+    assert_eq!(
+        report.max_score().value(),
+        session_lab::checks::all().len() as f64
+    );
     assert!(
         report
             .checks

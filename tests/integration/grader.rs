@@ -8,6 +8,7 @@ use session_lab::checks::{Credentials, LAST_SERVER_STAGE, Selection, Stages, Sta
 use session_lab::grade::{self, GradeOptions, Report, report};
 use session_lab::under_test::CommandSpec;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use support::ids_with;
 
@@ -32,6 +33,7 @@ async fn grade_command(words: Vec<String>, dir: PathBuf, start_timeout: Duration
         client: None,
         credentials: Credentials::default(),
         sandbox: session_lab::sandbox::Sandbox::none(),
+        rubric: Default::default(),
     };
     grade::grade(options, |_| {}).await
 }
@@ -319,8 +321,8 @@ async fn a_grading_that_cannot_start_is_one_grader_error(
     let error = report.error.as_deref().unwrap_or_default();
     assert!(error.contains(reason), "{error:?} should say {reason:?}");
     assert_eq!(ids_with(&report, Status::Failed), [grade::GRADER_ERROR_ID]);
-    assert_eq!(report.score(), 0);
-    assert_eq!(report.max_score(), server_checks());
+    assert_eq!(report.score().value(), 0.0);
+    assert_eq!(report.max_score().value(), server_checks() as f64);
     let human = report::render(&report, report::ReportFormat::Human);
     assert_eq!(human.matches(reason).count(), 1, "one message: {human}");
     assert!(!human.contains("stage1."), "{human}");
@@ -376,7 +378,7 @@ fn reports_follow_their_formats() {
     let json: serde_json::Value =
         serde_json::from_str(&report::render(&report, report::ReportFormat::Json)).unwrap();
     let checks = server_checks();
-    assert_eq!(report.max_score(), checks);
+    assert_eq!(report.max_score().value(), checks as f64);
     assert_eq!(json["stage"], LAST_SERVER_STAGE);
     assert_eq!(json["max_score"], checks);
     assert_eq!(json["score"], checks - 1);
@@ -419,4 +421,85 @@ fn reports_follow_their_formats() {
     );
     assert_eq!(junit.matches("<failure").count(), 1);
     assert!(junit.contains("lacks HttpOnly"));
+}
+
+/// A rubric weighs stages and checks: the score is in points in every format, a stage's
+/// points not named are shared by its other checks, and Gradescope gets each test's points
+/// and visibility.
+#[test]
+fn a_rubric_scores_in_points_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let rubric = dir.path().join("rubric.toml");
+    std::fs::write(
+        &rubric,
+        "[points]\nstage1 = 10\nstage2 = 20\nstage3 = 40\nstage4 = 30\n\"stage3.logout-ends-session\" = 8\n\n[visibility]\ndefault = \"after_published\"\n",
+    )
+    .unwrap();
+    let rubric = rubric.to_str().unwrap();
+    let (_, report) = support::grade(
+        &["--stage", "4", "--sandbox", "none", "--rubric", rubric],
+        &submission("threaded"),
+        &[
+            "python3",
+            "server.py",
+            "{port}",
+            "--mistake",
+            "logout-clears-cookie-only",
+        ],
+    );
+    assert_eq!(report["max_score"], 100, "{report}");
+    assert_eq!(report["score"], 92, "{report}");
+    assert_eq!(
+        support::check(&report, "stage3.logout-ends-session")["points"],
+        8
+    );
+    let gradescope = Command::new(env!("CARGO_BIN_EXE_session-lab"))
+        .args([
+            "grade",
+            "--stage",
+            "4",
+            "--sandbox",
+            "none",
+            "--format",
+            "gradescope",
+            "--rubric",
+            rubric,
+        ])
+        .arg("--dir")
+        .arg(submission("threaded"))
+        .args(["--", "python3", "server.py", "{port}"])
+        .output()
+        .unwrap();
+    let results: serde_json::Value = serde_json::from_slice(&gradescope.stdout).unwrap();
+    assert_eq!(results["score"], 100, "{results}");
+    let tests = results["tests"].as_array().unwrap();
+    let total: f64 = tests
+        .iter()
+        .map(|test| test["max_score"].as_f64().unwrap())
+        .sum();
+    assert!((total - 100.0).abs() < 0.05, "{total}");
+    assert!(
+        tests
+            .iter()
+            .all(|test| test["visibility"] == "after_published")
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[points]\n\"stage3.no-such-check\" = 1\n").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_session-lab"))
+        .args([
+            "grade",
+            "--stage",
+            "1",
+            "--rubric",
+            bad.to_str().unwrap(),
+            "--",
+            "true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("`stage3.no-such-check`, which is neither a stage")
+    );
 }
