@@ -10,6 +10,7 @@ pub mod entry;
 pub mod exports;
 pub mod layout;
 pub mod outputs;
+pub mod overview;
 
 use crate::checks::CheckReport;
 use crate::grade::{self, GradeOptions, Report};
@@ -185,12 +186,16 @@ pub fn grade_class(
     rows.sort_by(|a, b| a.student().cmp(b.student()));
     let checks = options.grading.selection.checks();
     outputs::write_csv(&options.out, &checks, &rows)?;
-    let title = format!("session-lab: {}", options.grading.describe());
-    outputs::write_index(&options.out, &title, &checks, &rows)?;
+    let heading = overview::Heading {
+        stages: grade::report::stages_label(options.grading.selection.stages()),
+        sandbox: options.grading.sandbox.label(),
+        date: httpdate::fmt_http_date(options.clock.now()),
+    };
+    overview::write_index(&options.out, &heading, &checks, &rows)?;
     let export = exports::Export {
         layout: listing.layout,
         canvas_assignment: &options.canvas_assignment,
-        graded_at: httpdate::fmt_http_date(options.clock.now()),
+        graded_at: heading.date.clone(),
     };
     let import_file = exports::write(&options.out, &export, &rows)?;
     Ok(ClassSummary {

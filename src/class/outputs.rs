@@ -63,7 +63,7 @@ impl SavedCommand {
 }
 
 /// The line of a command, or nothing where there was none.
-fn command_line(command: &Option<SavedCommand>) -> String {
+pub(super) fn command_line(command: &Option<SavedCommand>) -> String {
     command.as_ref().map(SavedCommand::line).unwrap_or_default()
 }
 
@@ -130,7 +130,7 @@ impl SavedReport {
         }
     }
 
-    fn status_of(&self, id: &str) -> Option<&SavedCheck> {
+    pub(super) fn status_of(&self, id: &str) -> Option<&SavedCheck> {
         self.checks.iter().find(|check| check.id == id)
     }
 }
@@ -343,166 +343,20 @@ pub(super) fn spreadsheet_safe(text: &str) -> String {
     }
 }
 
-fn href(student: &str) -> String {
+pub(super) fn href(student: &str) -> String {
     format!(
         "pages/{}.html",
         percent_encoding::utf8_percent_encode(&stem(student), percent_encoding::NON_ALPHANUMERIC)
     )
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
+pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse}th,td{padding:2px 6px;text-align:left}\
 th.sortable{cursor:pointer;text-decoration:underline dotted}\
 td.c{width:14px;height:14px;padding:0;border:1px solid #fff}\
 td.passed{background:#2e9d4a}td.failed{background:#d23c3c}td.skipped,td.absent{background:#bbb}\
 .bar{background:#2e9d4a;height:12px}.barbox{width:240px;background:#eee}\
 pre{background:#f6f6f6;padding:8px;white-space:pre-wrap}";
-
-/// `index.html`: per check the share of the class that passed it, then the grid of students ×
-/// checks, sortable by student and by score (also on load, with `#sort=score` or
-/// `#sort=student`); each student links to their page.
-pub fn write_index(
-    out: &Path,
-    title: &str,
-    checks: &[&Check],
-    rows: &[Row],
-) -> Result<(), WriteError> {
-    let graded: Vec<&SavedReport> = rows
-        .iter()
-        .filter_map(|row| match row {
-            Row::Graded(report) => Some(report.as_ref()),
-            Row::Skipped { .. } => None,
-        })
-        .collect();
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n<p>{} students graded, {} entries skipped.</p>\n",
-        escape(title),
-        escape(title),
-        graded.len(),
-        rows.len() - graded.len()
-    );
-    html.push_str("<h2>What the class passed</h2>\n<table id=\"shares\"><tr><th>#</th><th>check</th><th>passed</th><th></th></tr>\n");
-    for (number, check) in checks.iter().enumerate() {
-        let passed = graded
-            .iter()
-            .filter(|report| {
-                report
-                    .status_of(check.id)
-                    .is_some_and(|c| c.status == "passed")
-            })
-            .count();
-        let share = if graded.is_empty() {
-            0.0
-        } else {
-            passed as f64 * 100.0 / graded.len() as f64
-        };
-        let _ = writeln!(
-            html,
-            "<tr><td>{}</td><td title=\"{}\">{}</td><td>{passed}/{} ({share:.0} %)</td><td><div class=\"barbox\"><div class=\"bar\" style=\"width:{share:.1}%\"></div></div></td></tr>",
-            number + 1,
-            escape(check.title),
-            escape(check.id),
-            graded.len()
-        );
-    }
-    html.push_str("</table>\n<h2>Students</h2>\n<table id=\"grid\"><thead><tr><th class=\"sortable\" data-sort=\"student\">student</th><th class=\"sortable\" data-sort=\"score\">score</th><th>status</th><th>command</th>");
-    for (number, check) in checks.iter().enumerate() {
-        let _ = write!(
-            html,
-            "<th title=\"{}\">{}</th>",
-            escape(check.id),
-            number + 1
-        );
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        let student = escape(row.student());
-        match row {
-            Row::Graded(report) => {
-                let _ = write!(
-                    html,
-                    "<tr data-student=\"{student}\" data-score=\"{}\"><td><a href=\"{}\">{student}</a>{}</td><td>{}/{}</td><td>{}{}</td>",
-                    report.score,
-                    escape(&href(row.student())),
-                    report
-                        .name
-                        .as_deref()
-                        .filter(|name| *name != row.student())
-                        .map(|name| format!(" ({})", escape(name)))
-                        .unwrap_or_default(),
-                    report.score,
-                    report.max_score,
-                    row.standing().as_str(),
-                    if report.late { ", late" } else { "" }
-                );
-                let _ = write!(
-                    html,
-                    "<td title=\"{}\"><code>{}</code></td>",
-                    escape(&command_line(&report.commands.client)),
-                    escape(&command_line(&report.commands.server))
-                );
-                for check in checks {
-                    let (class, tip) = match report.status_of(check.id) {
-                        Some(saved) => (
-                            saved.status.as_str(),
-                            format!(
-                                "{}: {}",
-                                check.id,
-                                saved.message.as_deref().unwrap_or(&saved.status)
-                            ),
-                        ),
-                        None => ("absent", format!("{}: not run", check.id)),
-                    };
-                    let _ = write!(
-                        html,
-                        "<td class=\"c {}\" title=\"{}\"></td>",
-                        escape(class),
-                        escape(&tip)
-                    );
-                }
-            }
-            Row::Skipped { why, .. } => {
-                let _ = write!(
-                    html,
-                    "<tr data-student=\"{student}\" data-score=\"-1\"><td>{student}</td><td></td><td>skipped</td><td>{}</td>",
-                    escape(why)
-                );
-            }
-        }
-        html.push_str("</tr>\n");
-    }
-    html.push_str("</tbody></table>\n<script>\n");
-    html.push_str(SORT_SCRIPT);
-    html.push_str("</script>\n</body></html>\n");
-    write(&out.join("index.html"), &html)
-}
-
-const SORT_SCRIPT: &str = r#"(function () {
-  var body = document.querySelector('#grid tbody');
-  var direction = {};
-  function compare(x, y) { return x < y ? -1 : x > y ? 1 : 0; }
-  function sortBy(key) {
-    // First click: the highest score first, or the ids from A; each click after turns it.
-    direction[key] = key in direction ? -direction[key] : (key === 'score' ? -1 : 1);
-    var sign = direction[key];
-    var rows = Array.prototype.slice.call(body.rows);
-    rows.sort(function (a, b) {
-      var result = key === 'score'
-        ? Number(a.dataset.score) - Number(b.dataset.score)
-        : compare(a.dataset.student, b.dataset.student);
-      return sign * result || compare(a.dataset.student, b.dataset.student);
-    });
-    rows.forEach(function (row) { body.appendChild(row); });
-  }
-  document.querySelectorAll('th.sortable').forEach(function (th) {
-    th.addEventListener('click', function () { sortBy(th.dataset.sort); });
-  });
-  var asked = /^#sort=(score|student)$/.exec(location.hash);
-  if (asked) { sortBy(asked[1]); }
-})();
-"#;
 
 fn student_page(report: &SavedReport) -> String {
     let mut html = String::new();

@@ -375,6 +375,68 @@ fn the_overview_loads_in_a_browser_with_a_row_per_student_and_sorts() {
         assert!(console.is_empty(), "{student}: {console:?}");
         assert!(page.contains("stage1.listens"), "{page}");
     }
+
+    // At a glance: a title without the password's hash, the students who never started
+    // counted apart, the charts, the failures most hit, the identical submissions (zed and
+    // the img student hand in the same server.py), columns named by their checks; and at
+    // 1280 and 1920 pixels the page is no wider than the window (the grid scrolls in its box).
+    assert!(
+        dom.contains("<h1>session-lab: stages 1–4, sandbox "),
+        "{dom}"
+    );
+    assert!(
+        !dom.contains("sha256"),
+        "no password hash in the title: {dom}"
+    );
+    assert!(
+        dom.contains(
+            "<strong>3 graded</strong> (2 passing every check), <strong>1 never started</strong>"
+        ),
+        "{dom}"
+    );
+    for part in [
+        "<svg class=\"hist\"",
+        "<svg class=\"funnel\"",
+        "id=\"failures\"",
+        "id=\"identical\"",
+        "<th class=\"checks\">",
+    ] {
+        assert!(dom.contains(part), "{part}: {dom}");
+    }
+    assert!(
+        dom.contains("<li>&lt;img src=x onerror=console.error(1)&gt;, zed</li>"),
+        "{dom}"
+    );
+    let mut browser = support::devtools::Browser::start(chromium);
+    for width in [1280, 1920] {
+        browser.command(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+        );
+        browser.command(
+            "Page.navigate",
+            serde_json::json!({"url": format!("file://{}", index.display())}),
+        );
+        let begun = Instant::now();
+        while browser
+            .evaluate("document.readyState === 'complete' && !!document.getElementById('grid')")
+            != serde_json::json!(true)
+        {
+            assert!(
+                begun.elapsed() < Duration::from_secs(30),
+                "index.html did not load"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let (page, window) = (
+            browser.evaluate("document.documentElement.scrollWidth"),
+            browser.evaluate("window.innerWidth"),
+        );
+        assert!(
+            page.as_u64() <= window.as_u64(),
+            "at {width} px the page is {page} wide"
+        );
+    }
 }
 
 /// A server that answers every request 4 s late, just inside the checks' 5 s: each check waits
