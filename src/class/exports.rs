@@ -31,8 +31,12 @@ pub struct Export<'a> {
     pub graded_at: String,
 }
 
-/// Writes the import file of `export.layout` (if it has one) for the graded `rows`; returns
-/// its path.
+/// Moodle's "Upload multiple feedback files in a zip": a folder per participant, named as
+/// its importer parses it (`Full Name_123456_assignfeedback_file_`), holding the report.
+pub const MOODLE_FEEDBACK: &str = "moodle-feedback-files.zip";
+
+/// Writes the import file of `export.layout` (if it has one) for the graded `rows`, and for
+/// Moodle the feedback files; returns the import file's path.
 pub fn write(out: &Path, export: &Export<'_>, rows: &[Row]) -> Result<Option<PathBuf>, WriteError> {
     let Some(name) = file_name(export.layout) else {
         return Ok(None);
@@ -52,7 +56,44 @@ pub fn write(out: &Path, export: &Export<'_>, rows: &[Row]) -> Result<Option<Pat
     };
     let path = out.join(name);
     super::outputs::write(&path, &text)?;
+    if export.layout == Layout::Moodle {
+        moodle_feedback(out, &graded)?;
+    }
     Ok(Some(path))
+}
+
+/// The zip of each participant's report (`STUDENT.txt`), for Moodle's feedback upload.
+fn moodle_feedback(out: &Path, reports: &[&SavedReport]) -> Result<(), WriteError> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for report in reports {
+        let Ok(text) = std::fs::read(super::outputs::text_path(out, &report.student)) else {
+            continue;
+        };
+        // Moodle splits the folder's name at its underscores: a name may hold none.
+        let name = report
+            .name
+            .as_deref()
+            .unwrap_or("student")
+            .replace(['_', '/'], " ");
+        let entry = format!(
+            "{name}_{}_assignfeedback_file_/session-lab-report.txt",
+            report.student
+        );
+        let written = zip
+            .start_file(entry, zip::write::SimpleFileOptions::default())
+            .map_err(std::io::Error::other)
+            .and_then(|()| zip.write_all(&text));
+        if let Err(source) = written {
+            return Err(WriteError::new(out.join(MOODLE_FEEDBACK), source));
+        }
+    }
+    let bytes = zip
+        .finish()
+        .map_err(|error| WriteError::new(out.join(MOODLE_FEEDBACK), std::io::Error::other(error)))?
+        .into_inner();
+    crate::atomic_file::replace(&out.join(MOODLE_FEEDBACK), |file| file.write_all(&bytes))
+        .map_err(|source| WriteError::new(out.join(MOODLE_FEEDBACK), source))
 }
 
 /// What a student reads beside their grade: the score, then each failed check and why.

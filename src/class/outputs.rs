@@ -165,6 +165,12 @@ pub struct WriteError {
     source: std::io::Error,
 }
 
+impl WriteError {
+    pub(super) fn new(path: PathBuf, source: std::io::Error) -> Self {
+        Self { path, source }
+    }
+}
+
 pub(super) fn write(path: &Path, text: &str) -> Result<(), WriteError> {
     atomic_file::replace(path, |file| file.write_all(text.as_bytes())).map_err(|source| {
         WriteError {
@@ -201,7 +207,7 @@ fn json_path(out: &Path, student: &str) -> PathBuf {
     out.join(format!("{}.json", stem(student)))
 }
 
-fn text_path(out: &Path, student: &str) -> PathBuf {
+pub(super) fn text_path(out: &Path, student: &str) -> PathBuf {
     out.join(format!("{}.txt", stem(student)))
 }
 

@@ -134,6 +134,48 @@ fn moodle_s_download_in_folders_and_as_its_zip() {
         .unwrap()
         .to_owned();
     assert!(held.contains("the submission holds report.pdf"), "{held}");
+    // The grading worksheet Moodle's upload takes: its three required columns, and feedback.
+    let sheet = graded.csv("moodle-grading-worksheet.csv");
+    assert_eq!(
+        sheet[0],
+        [
+            "Identifier",
+            "Full name",
+            "Grade",
+            "Maximum Grade",
+            "Last modified (grade)",
+            "Feedback comments"
+        ]
+    );
+    assert_eq!(
+        sheet[1][..4],
+        ["Participant 104211", "Zoë Ångström", "8", "8"]
+    );
+    assert!(
+        httpdate::parse_http_date(&sheet[1][4]).is_ok(),
+        "{:?}",
+        sheet[1]
+    );
+    assert_eq!(sheet[3][..3], ["Participant 104219", "Wei Li", "0"]);
+    assert!(
+        sheet[3][5].contains("stage1.listens failed"),
+        "{:?}",
+        sheet[3]
+    );
+    // The feedback files, named as Moodle's feedback upload parses them.
+    let feedback =
+        std::fs::File::open(graded.out.path().join("moodle-feedback-files.zip")).unwrap();
+    let mut feedback = zip::ZipArchive::new(feedback).unwrap();
+    let mut report = String::new();
+    std::io::Read::read_to_string(
+        &mut feedback
+            .by_name("Zoë Ångström_104211_assignfeedback_file_/session-lab-report.txt")
+            .unwrap(),
+        &mut report,
+    )
+    .unwrap();
+    assert!(report.contains("Score: 8/8"), "{report}");
+    assert_eq!(feedback.len(), 3);
 
     // The same download as the zip Moodle hands out.
     let download = tempfile::tempdir().unwrap();
