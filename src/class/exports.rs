@@ -41,13 +41,7 @@ pub fn write(out: &Path, export: &Export<'_>, rows: &[Row]) -> Result<Option<Pat
     let Some(name) = file_name(export.layout) else {
         return Ok(None);
     };
-    let graded: Vec<&SavedReport> = rows
-        .iter()
-        .filter_map(|row| match row {
-            Row::Graded(report) => Some(report.as_ref()),
-            Row::Skipped { .. } => None,
-        })
-        .collect();
+    let graded = super::outputs::graded(rows);
     let text = match export.layout {
         Layout::Moodle => moodle(&graded, &export.graded_at),
         Layout::Canvas => canvas(&graded, export.canvas_assignment),

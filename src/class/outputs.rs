@@ -135,6 +135,16 @@ impl SavedReport {
     }
 }
 
+/// The saved reports among `rows`: the entries that were graded.
+pub fn graded(rows: &[Row]) -> Vec<&SavedReport> {
+    rows.iter()
+        .filter_map(|row| match row {
+            Row::Graded(report) => Some(report.as_ref()),
+            Row::Skipped { .. } => None,
+        })
+        .collect()
+}
+
 /// One line of the class: a saved report, or an entry that is no submission.
 #[derive(Debug, Clone)]
 pub enum Row {

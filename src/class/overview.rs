@@ -40,13 +40,7 @@ pub fn write_index(
 
 /// The page for `rows`, as `index.html` holds it.
 pub fn render(heading: &Heading<'_>, checks: &[&Check], rows: &[Row]) -> String {
-    let graded: Vec<&SavedReport> = rows
-        .iter()
-        .filter_map(|row| match row {
-            Row::Graded(report) => Some(report.as_ref()),
-            Row::Skipped { .. } => None,
-        })
-        .collect();
+    let graded = super::outputs::graded(rows);
     let count = |standing| rows.iter().filter(|row| row.standing() == standing).count();
     let title = format!(
         "session-lab: {}, sandbox {}, graded {}",

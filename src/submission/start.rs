@@ -210,34 +210,48 @@ fn procfile_build(procfile: &Procfile) -> Option<BuildCommand> {
     })
 }
 
+/// The program the Procfile's `line` names (`web:` or `client:`), else the instructor's
+/// `command` where it is given and allowed; each after the Procfile's `build:`. `None` when
+/// neither says anything.
+fn said(
+    procfile: &Procfile,
+    line: Option<&String>,
+    command: &[String],
+    sources: &StartSources,
+) -> Option<Start> {
+    let build = procfile_build(procfile);
+    let (command, origin) = match line {
+        Some(line) => (procfile::words(line), Origin::Procfile),
+        None if sources.allows(StartSource::Instructor) && !command.is_empty() => {
+            (command.to_vec(), Origin::Instructor)
+        }
+        None => return None,
+    };
+    Some(Start {
+        command,
+        build,
+        origin,
+    })
+}
+
 /// The command that starts the server of the submission in `folder`: its Procfile's `web:`,
 /// else the instructor's `command` (when given), else what its files show.
 pub fn server(folder: &Path, command: &[String], sources: &StartSources) -> Result<Start, NoStart> {
     let procfile = procfile(folder, sources)?.unwrap_or_default();
-    let build = procfile_build(&procfile);
-    if let Some(web) = &procfile.web {
-        return Ok(Start {
-            command: procfile::words(web),
-            build,
-            origin: Origin::Procfile,
-        });
-    }
-    if sources.allows(StartSource::Instructor) && !command.is_empty() {
-        return Ok(Start {
-            command: command.to_vec(),
-            build,
-            origin: Origin::Instructor,
-        });
+    if let Some(start) = said(&procfile, procfile.web.as_ref(), command, sources) {
+        return Ok(start);
     }
     if !sources.allows(StartSource::Detect) {
         return Err(NoStart::NoServerCommand);
     }
+    let words = |words: &[&str]| words.iter().map(|word| (*word).to_owned()).collect();
     match detect::detect(folder) {
         Detection::Found(rule) => Ok(Start {
-            command: rule.run.iter().map(|word| (*word).to_owned()).collect(),
-            build: build.or_else(|| {
+            command: words(rule.run),
+            // A Procfile's `build:` comes before the table's.
+            build: procfile_build(&procfile).or_else(|| {
                 rule.build.map(|build| BuildCommand {
-                    command: build.iter().map(|word| (*word).to_owned()).collect(),
+                    command: words(build),
                     origin: Origin::Detected(rule.file),
                 })
             }),
@@ -256,22 +270,7 @@ pub fn server(folder: &Path, command: &[String], sources: &StartSources) -> Resu
 /// `client:`, else the instructor's `command` (when given). Files show no client.
 pub fn client(folder: &Path, command: &[String], sources: &StartSources) -> Result<Start, NoStart> {
     let procfile = procfile(folder, sources)?.unwrap_or_default();
-    let build = procfile_build(&procfile);
-    if let Some(client) = &procfile.client {
-        return Ok(Start {
-            command: procfile::words(client),
-            build,
-            origin: Origin::Procfile,
-        });
-    }
-    if sources.allows(StartSource::Instructor) && !command.is_empty() {
-        return Ok(Start {
-            command: command.to_vec(),
-            build,
-            origin: Origin::Instructor,
-        });
-    }
-    Err(NoStart::NoClientCommand)
+    said(&procfile, procfile.client.as_ref(), command, sources).ok_or(NoStart::NoClientCommand)
 }
 
 #[cfg(test)]

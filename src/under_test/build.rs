@@ -7,7 +7,7 @@
 use super::BuildFailure;
 use super::process::{DEFAULT_OUTPUT_CAP, Process, RunFolder};
 use crate::sandbox::{Program, Sandbox};
-use crate::submission::start::BuildCommand;
+use crate::submission::start::{BuildCommand, NoStart, Start};
 use std::time::Duration;
 
 /// Whether the build still has to run, ran, or failed (and why, said again at every start).
@@ -19,9 +19,15 @@ pub enum Build {
 }
 
 impl Build {
-    /// The state of a start that asks for `command`, or for nothing.
-    pub fn new(command: Option<BuildCommand>) -> Self {
-        command.map_or(Self::Done, Self::Pending)
+    /// The build `start` asks for, yet to run (nothing to run where it asks for none, or
+    /// where there is no start at all).
+    pub fn of(start: &Result<Start, NoStart>) -> Self {
+        match start {
+            Ok(Start {
+                build: Some(build), ..
+            }) => Self::Pending(build.clone()),
+            _ => Self::Done,
+        }
     }
 
     /// Runs the build if it has not run yet, with `fill` making its words (`{port}` filled

@@ -109,7 +109,7 @@ impl CommandClient {
             crate::submission::start::client(copy, &spec.command, &spec.sources)
         })?;
         Ok(Self {
-            build: Build::new(start.as_ref().ok().and_then(|start| start.build.clone())),
+            build: Build::of(&start),
             start,
             spec,
             folder,
@@ -200,12 +200,7 @@ impl ClientTarget for CommandClient {
     fn reset(&mut self) -> Result<(), TargetError> {
         self.folder = RunFolder::new(&self.spec.dir, &self.spec.sandbox)?;
         // A fresh copy holds nothing the build made.
-        self.build = Build::new(
-            self.start
-                .as_ref()
-                .ok()
-                .and_then(|start| start.build.clone()),
-        );
+        self.build = Build::of(&self.start);
         Ok(())
     }
 

@@ -82,7 +82,7 @@ impl CommandTarget {
         let start = folder.start(&spec.dir, |copy| {
             crate::submission::start::server(copy, &spec.command, &spec.sources)
         })?;
-        let build = Build::new(start.as_ref().ok().and_then(|start| start.build.clone()));
+        let build = Build::of(&start);
         let output = folder.output("server", spec.output_cap)?;
         let port = free_port().map_err(|e| SetupError::io("find a free port", e))?;
         Ok(Self {
