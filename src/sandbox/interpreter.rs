@@ -10,6 +10,35 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// What a sandbox binds read-only, at its own path, for commands to run.
+#[derive(Debug, Clone, Default)]
+pub struct Mounts {
+    /// The prefixes the programs live in (see [`prefixes`]).
+    pub prefixes: Vec<PathBuf>,
+    /// The runtimes' configuration in `/etc` (see [`configuration`]).
+    pub configuration: Vec<PathBuf>,
+}
+
+impl Mounts {
+    /// What every one of `commands` needs, each path once.
+    pub fn of(commands: &[Vec<String>], scratch: &Path) -> Self {
+        let mut mounts = Self::default();
+        for command in commands {
+            for (found, into) in [
+                (prefixes(command, scratch), &mut mounts.prefixes),
+                (configuration(command, scratch), &mut mounts.configuration),
+            ] {
+                for path in found {
+                    if !into.contains(&path) {
+                        into.push(path);
+                    }
+                }
+            }
+        }
+        mounts
+    }
+}
+
 /// The directories to bind read-only at their own path for `command` to run, found from the
 /// scratch directory it runs in.
 pub fn prefixes(command: &[String], scratch: &Path) -> Vec<PathBuf> {

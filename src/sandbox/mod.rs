@@ -28,6 +28,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// How to contain the submission (`grade --sandbox`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -111,6 +112,9 @@ pub struct Sandbox {
     fallback_reason: Option<String>,
     /// Why a grading's memory is not bounded as a whole, where it is not.
     memory_unbounded: Option<String>,
+    /// What a command a submission wrote gets mounted: the runtimes of the grader's table,
+    /// found at the first such launch and shared by every clone of this sandbox.
+    runtime_mounts: Arc<OnceLock<interpreter::Mounts>>,
 }
 
 /// The folder of a run folder that is its tmpfs, as root.
@@ -230,6 +234,7 @@ impl Sandbox {
             env: Vec::new(),
             fallback_reason: None,
             memory_unbounded: Some("no sandbox".to_owned()),
+            runtime_mounts: Arc::default(),
         }
     }
 
@@ -247,6 +252,7 @@ impl Sandbox {
             env,
             fallback_reason: None,
             memory_unbounded: None,
+            runtime_mounts: Arc::default(),
         };
         if sandbox.bwrap {
             if let Err(error) = sandbox.probe() {
@@ -470,29 +476,24 @@ impl Sandbox {
         environment.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         environment.extend(self.env.iter().cloned());
         // What is mounted follows the grader's words only: a command the submission wrote (its
-        // Procfile) gets the runtimes of the grader's table, whatever programs it names.
-        let mounted_for: Vec<Vec<String>> = if program.trusted {
-            vec![argv.to_vec()]
+        // Procfile) gets the runtimes of the grader's table, whatever programs it names. Those
+        // are the grader's alone, so they are found once, not at every start.
+        let found;
+        let interpreter::Mounts {
+            prefixes,
+            configuration: configurations,
+        } = if program.trusted {
+            found = interpreter::Mounts::of(&[argv.to_vec()], scratch);
+            &found
         } else {
-            interpreter::RUNTIME_PROGRAMS
-                .iter()
-                .map(|runtime| vec![(*runtime).to_owned()])
-                .collect()
+            self.runtime_mounts.get_or_init(|| {
+                let runtimes: Vec<Vec<String>> = interpreter::RUNTIME_PROGRAMS
+                    .iter()
+                    .map(|runtime| vec![(*runtime).to_owned()])
+                    .collect();
+                interpreter::Mounts::of(&runtimes, scratch)
+            })
         };
-        let mut prefixes: Vec<PathBuf> = Vec::new();
-        let mut configurations: Vec<PathBuf> = Vec::new();
-        for command in &mounted_for {
-            for prefix in interpreter::prefixes(command, scratch) {
-                if !prefixes.contains(&prefix) {
-                    prefixes.push(prefix);
-                }
-            }
-            for configuration in interpreter::configuration(command, scratch) {
-                if !configurations.contains(&configuration) {
-                    configurations.push(configuration);
-                }
-            }
-        }
         let mut path: Vec<String> = prefixes
             .iter()
             .map(|prefix| prefix.join("bin").to_string_lossy().into_owned())
@@ -587,7 +588,7 @@ impl Sandbox {
         ] {
             args.extend(bind("--ro-bind-try", &Path::new("/etc").join(file)));
         }
-        for configuration in &configurations {
+        for configuration in configurations {
             args.extend(bind("--ro-bind", configuration));
         }
         for file in ["passwd", "group"] {
