@@ -196,14 +196,7 @@ fn has_start_script(manifest: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, text) in files {
-            std::fs::write(dir.path().join(name), text).unwrap();
-        }
-        dir
-    }
+    use crate::submission::tests::folder;
 
     fn files(detection: Detection) -> Vec<&'static str> {
         match detection {

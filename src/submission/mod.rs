@@ -17,3 +17,15 @@ pub use copy::{CopyError, CopyLimits, copy_submission};
 pub use run_dir::{RunDir, remove_stale_run_folders};
 pub use unzip::{UnzipError, unzip, unzip_within};
 pub use wrapper::{lone_zip, unwrapped};
+
+#[cfg(test)]
+pub(crate) mod tests {
+    /// A folder holding `files` (name, text), as a submission hands them in.
+    pub(crate) fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+}

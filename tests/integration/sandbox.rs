@@ -575,6 +575,17 @@ fn what_a_grading_writes_is_bounded_as_a_whole_and_the_failure_says_so() {
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
+/// A folder holding the correct Python server, for a test to add a Procfile to.
+fn threaded_submission() -> tempfile::TempDir {
+    let submission = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded/server.py"),
+        submission.path().join("server.py"),
+    )
+    .unwrap();
+    submission
+}
+
 /// A command the submission wrote (its Procfile) decides nothing of what the sandbox mounts:
 /// naming a program of the host's, outside the standard tree, mounts neither the program nor
 /// its folder (an instructor's command would have the folder it lives in).
@@ -589,12 +600,7 @@ fn a_procfile_naming_a_host_program_mounts_nothing_of_the_host() {
     let tool = host.join("bin/peek");
     std::fs::write(&tool, format!("#!/bin/sh\nls {}\nexit 1\n", host.display())).unwrap();
     std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let submission = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded/server.py"),
-        submission.path().join("server.py"),
-    )
-    .unwrap();
+    let submission = threaded_submission();
     std::fs::write(
         submission.path().join("Procfile"),
         format!("build: {}\nweb: python3 server.py $PORT\n", tool.display()),
@@ -624,12 +630,7 @@ fn a_build_that_leaves_a_process_behind_ends_with_its_command() {
     else {
         return;
     };
-    let submission = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/submissions/threaded/server.py"),
-        submission.path().join("server.py"),
-    )
-    .unwrap();
+    let submission = threaded_submission();
     let daemon = marker("build-daemon");
     std::fs::write(
         submission.path().join("Procfile"),
