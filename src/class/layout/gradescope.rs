@@ -21,10 +21,18 @@ pub(super) fn entries(items: &[Item]) -> (Vec<Entry>, Vec<Ignored>) {
     let mut entries = Vec::new();
     for item in items {
         if item.name == METADATA {
-            ignored.push(Ignored {
-                name: item.name.clone(),
-                what: "Gradescope's metadata, which names the students",
-            });
+            if metadata.is_some() {
+                ignored.push(Ignored {
+                    name: item.name.clone(),
+                    what: "Gradescope's metadata, which names the students",
+                });
+            } else {
+                // Said, never passed over: without it every student is known by a number.
+                entries.push(Entry::unusable(
+                    &item.name,
+                    "Gradescope's metadata cannot be read as YAML: the students are named by their submissions' ids; export the submissions again",
+                ));
+            }
             continue;
         }
         if item.kind != Kind::Folder || !item.name.starts_with("submission_") {
@@ -130,5 +138,21 @@ mod tests {
             ("201", Some("Pair One & Pair Two"))
         );
         assert_eq!(student("submission_300", &[]).id, "submission_300");
+    }
+
+    #[test]
+    fn metadata_that_cannot_be_read_is_named_not_passed_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("submission_100")).unwrap();
+        std::fs::write(dir.path().join(METADATA), ":submitters: [unclosed").unwrap();
+        let listing = super::super::list(dir.path(), None, None).unwrap();
+        let unusable: Vec<&str> = listing
+            .entries
+            .iter()
+            .filter(|entry| matches!(entry.what, Material::Unusable(_)))
+            .map(Entry::student)
+            .collect();
+        assert_eq!(unusable, [METADATA]);
+        assert!(listing.ignored.is_empty());
     }
 }
